@@ -1,0 +1,45 @@
+# Two entry points for a fresh machine with Python 3.11+:
+#   make demo   install into .venv and run the demo
+#   make test   install with test extras into .venv and run every check CI runs
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= demo-output
+
+.PHONY: demo test install install-test lint docs pytest notebooks bench bench-quick fuzz clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+install: $(BIN)/python
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[all]"
+
+install-test: $(BIN)/python
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[all,test,docs]"
+
+demo: install
+	$(BIN)/spatial-xr demo $(OUT)
+
+lint:
+	$(BIN)/ruff check spatial_xr tests benchmarks
+
+pytest:
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+docs:
+	$(BIN)/mkdocs build --strict --site-dir build/site
+
+test: install-test
+	$(MAKE) lint
+	$(MAKE) pytest
+	$(MAKE) docs
+
+bench: install-test
+	$(BIN)/python -m benchmarks
+
+bench-quick: install-test
+	$(BIN)/python -m benchmarks --quick
+
+clean:
+	rm -rf $(VENV) build site .pytest_cache .ruff_cache $(OUT)

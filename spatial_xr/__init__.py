@@ -1,0 +1,23 @@
+"""spatial_xr: xarray for images in physical space (CT, MR, microscopy).
+
+Importing the package registers the ``.spatial`` accessor on ``xarray.DataArray``.
+"""
+
+from spatial_xr import accessor as _accessor  # noqa: F401  (registers .spatial)
+from spatial_xr.coords import assign_grid, from_array, grid_of
+from spatial_xr.errors import SpatialXRError, SpatialXRWarning
+from spatial_xr.geometry import Grid
+from spatial_xr.io.api import open_image
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Grid",
+    "SpatialXRError",
+    "SpatialXRWarning",
+    "__version__",
+    "assign_grid",
+    "from_array",
+    "grid_of",
+    "open_image",
+]

@@ -1,0 +1,99 @@
+"""Exceptions and warnings raised by spatial_xr.
+
+Every error the package raises on purpose derives from :class:`SpatialXRError`, so a
+caller can catch them all at once. Subclasses name the kind of problem; those a caller
+would expect to be a ``ValueError`` (bad arguments, bad geometry, bad files) also
+derive from it. Messages name the offending value and say how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DependencyError",
+    "DimensionError",
+    "FormatError",
+    "GeometryError",
+    "GridMismatchError",
+    "IrregularGridError",
+    "OverwriteError",
+    "PathNotFoundError",
+    "SeriesSelectionError",
+    "SpatialXRError",
+    "SpatialXRWarning",
+    "UnsupportedFormatError",
+]
+
+
+class SpatialXRError(Exception):
+    """Base class of every error raised by spatial_xr."""
+
+
+class GeometryError(SpatialXRError, ValueError):
+    """Spacing, origin or direction is invalid (non-finite, non-positive, not orthonormal,
+    sheared or singular)."""
+
+
+class IrregularGridError(GeometryError):
+    """A spatial coordinate is not uniformly spaced, so it describes no regular grid."""
+
+
+class GridMismatchError(GeometryError):
+    """Two grids (or a grid and an array) that must agree do not."""
+
+
+class DimensionError(SpatialXRError, ValueError):
+    """The array's dimensions do not follow the contract (missing or unknown spatial dims)."""
+
+
+class FormatError(SpatialXRError, ValueError):
+    """A file or store is malformed, truncated, or lies about its content."""
+
+
+class UnsupportedFormatError(FormatError):
+    """The path is not in any format spatial_xr can open."""
+
+
+class PathNotFoundError(SpatialXRError, FileNotFoundError):
+    """The file, folder or store to open does not exist."""
+
+
+class SeriesSelectionError(SpatialXRError, ValueError):
+    """A folder holds several image series and the call did not say which one to use."""
+
+
+class DependencyError(SpatialXRError, ImportError):
+    """An optional dependency is missing; the message names the pip extra to install."""
+
+
+class OverwriteError(SpatialXRError, FileExistsError):
+    """A writer was asked to write over an existing destination without ``overwrite=True``."""
+
+
+class SpatialXRWarning(UserWarning):
+    """Something was ambiguous in the input and spatial_xr resolved it by a documented rule."""
+
+
+def require(module: str, extra: str) -> object:
+    """Import an optional dependency or raise :class:`DependencyError`.
+
+    Parameters
+    ----------
+    module : str
+        Importable module name, e.g. ``"SimpleITK"``.
+    extra : str
+        The ``spatial-xr`` pip extra that provides it, e.g. ``"itk"``.
+
+    Returns
+    -------
+    module
+        The imported module.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise DependencyError(
+            f"{module!r} is needed for this operation but is not installed; "
+            f"install it with: pip install 'spatial-xr[{extra}]'"
+        ) from exc

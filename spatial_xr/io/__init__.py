@@ -1,0 +1,1 @@
+"""Readers and writers: NIfTI, DICOM, OME-Zarr, and :func:`open_image` dispatch."""

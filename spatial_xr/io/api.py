@@ -1,0 +1,91 @@
+"""``open_image``: one entry point that dispatches on the path's format."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import xarray as xr
+
+from spatial_xr.errors import PathNotFoundError, UnsupportedFormatError
+
+__all__ = ["open_image", "register_reader"]
+
+Reader = Callable[..., xr.DataArray]
+_READERS: list[tuple[str, Callable[[str], bool], Callable[[], Reader]]] = []
+
+
+def register_reader(
+    name: str, can_open: Callable[[str], bool], load: Callable[[], Reader]
+) -> None:
+    """Register a format: ``can_open(path)`` decides, ``load()`` returns the reader function
+    (imported on first use). Earlier registrations win."""
+    _READERS.append((name, can_open, load))
+
+
+def _nifti() -> Reader:
+    from spatial_xr.io.nifti import open_nifti
+
+    return open_nifti
+
+
+def _is_nifti(path: str) -> bool:
+    from spatial_xr.io.nifti import is_nifti_path
+
+    return is_nifti_path(path)
+
+
+register_reader("nifti", _is_nifti, _nifti)
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def open_image(
+    path: str | os.PathLike[str],
+    *,
+    orientation: str | None = None,
+    chunks: Any = None,
+    **kwargs: Any,
+) -> xr.DataArray:
+    """Open an image lazily (reading headers only) as a DataArray with geometry.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.nii``/``.nii.gz`` file (more formats as their readers are installed).
+    orientation : str, optional
+        Reorder the axes lazily to this orientation code (e.g. ``"RAS"``); the file's own
+        storage order is kept by default.
+    chunks : optional
+        dask chunks (dict by dim name, or per dim); each reader documents its default.
+    **kwargs
+        Format-specific options (e.g. ``apply_scaling=``, ``affine=`` for NIfTI).
+
+    Returns
+    -------
+    xarray.DataArray
+        dask-backed; spatial dims ``z, y, x`` (``t``, ``c`` first where present).
+
+    Raises
+    ------
+    PathNotFoundError
+        The path does not exist.
+    UnsupportedFormatError
+        No reader recognises the path.
+    """
+    spath = os.fspath(path)
+    if not _is_remote(spath) and not os.path.exists(spath):
+        raise PathNotFoundError(f"no such file or folder: {spath!r}")
+    for _name, can_open, load in _READERS:
+        if can_open(spath):
+            da = load()(spath, chunks=chunks, **kwargs)
+            if orientation is not None:
+                da = da.spatial.reorient(orientation)
+            return da
+    raise UnsupportedFormatError(
+        f"cannot tell the format of {spath!r}; spatial_xr opens .nii/.nii.gz files "
+        f"(readers: {', '.join(n for n, _, _ in _READERS)})"
+    )

@@ -1,0 +1,1 @@
+"""Operations on images: geometry first (the target Grid), data second (lazy)."""
