@@ -153,7 +153,7 @@ class NiftiArray:
         return np.ascontiguousarray(arr, dtype=self.dtype)
 
 
-def _load_header(path: str) -> nib.Nifti1Header:
+def _load_image(path: str) -> nib.Nifti1Image:
     try:
         img = nib.load(path)
     except FileNotFoundError:
@@ -165,7 +165,7 @@ def _load_header(path: str) -> nib.Nifti1Header:
         ) from exc
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise FormatError(f"{path!r} is a {type(img).__name__}, not a single-file NIfTI")
-    return img.header
+    return img
 
 
 def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
@@ -245,7 +245,8 @@ def open_nifti(
         Sheared, singular or non-finite affine.
     """
     path = os.fspath(path)
-    hdr = _load_header(path)
+    img = _load_image(path)
+    hdr = img.header
     shape_f = tuple(int(v) for v in hdr.get_data_shape())
     if len(shape_f) > 5:
         raise DimensionError(
@@ -255,7 +256,7 @@ def open_nifti(
         raise FormatError(f"{path!r} declares a non-positive data shape {shape_f}")
     shape_f = shape_f + (1,) * (3 - len(shape_f)) if len(shape_f) < 3 else shape_f
     raw_dtype = np.dtype(hdr.get_data_dtype())
-    offset = int(hdr.get_data_offset())
+    offset = int(img.dataobj.offset)  # nibabel corrects vox_offset 0 of single files
     gz = path.lower().endswith(".gz")
     nbytes = int(np.prod(shape_f, dtype=np.int64)) * raw_dtype.itemsize
     if not gz:
@@ -266,9 +267,7 @@ def open_nifti(
                 f"offset {offset} but the file has {size} bytes"
             )
 
-    slope, inter = hdr.get_slope_inter()
-    slope = 1.0 if slope is None else float(slope)
-    inter = 0.0 if inter is None else float(inter)
+    slope, inter = float(img.dataobj.slope), float(img.dataobj.inter)
     if not (np.isfinite(slope) and np.isfinite(inter)):
         raise FormatError(f"{path!r} has non-finite scl_slope/scl_inter ({slope}, {inter})")
     identity = slope == 1.0 and inter == 0.0
