@@ -147,7 +147,9 @@ class NiftiArray:
                     f"could not read voxel data of {self.path!r} ({exc}); the file is "
                     "truncated or corrupt — re-export or re-download it"
                 ) from exc
-        arr = np.asarray(raw).T
+        kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
+                if isinstance(k, slice)]
+        arr = np.asarray(raw).T.reshape(kept)  # fileslice gives (1,) for all-integer keys
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
         if arr.dtype.byteorder not in ("=", "|"):
@@ -156,7 +158,7 @@ class NiftiArray:
             arr = arr.astype(self.dtype) * self.dtype.type(self.slope) + self.dtype.type(
                 self.inter
             )
-        return np.ascontiguousarray(arr, dtype=self.dtype)
+        return np.asarray(arr, dtype=self.dtype, order="C")  # keeps 0-d results 0-d
 
 
 def _split_fancy(

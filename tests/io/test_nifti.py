@@ -411,3 +411,14 @@ def test_bad_names_and_dims(tmp_path: Path) -> None:
     extra = da.expand_dims(q=2)
     with pytest.raises(spatial_xr.SpatialXRError, match="'q'"):
         extra.spatial.to_nifti(tmp_path / "q.nii")
+
+
+def test_integer_and_fancy_indexing(nibabel_data: Path) -> None:
+    da = spatial_xr.open_image(nibabel_data / "anatomical.nii", chunks={"z": 7})
+    ref = np.asanyarray(nib.load(nibabel_data / "anatomical.nii").dataobj).T
+    assert da.isel(z=14, y=26, x=5).values.shape == ()
+    assert int(da.isel(z=14, y=26, x=5)) == ref[14, 26, 5]
+    np.testing.assert_array_equal(da.isel(z=[1, 20, 3], x=4).values, ref[[1, 20, 3]][:, :, 4])
+    np.testing.assert_array_equal(da.isel(z=[1, 5, 3], y=[0, 7], x=slice(2, 30, 3)).values,
+                                  ref[[1, 5, 3]][:, [0, 7]][:, :, 2:30:3])
+    np.testing.assert_array_equal(da.isel(z=slice(None, None, -2)).values, ref[::-2])
