@@ -184,7 +184,7 @@ class SpatialAccessor:
     # ------------------------------------------------------------------ DICOM
     # (methods of the DICOM issue go here)
 
-    # ------------------------------------------------------------------ ecosystem: converters, napari, plots
+    # ------------------------------------------------------- ecosystem: converters, napari, plots
     # (methods of the ecosystem issue go here)
 
     # ------------------------------------------------------------------ display
