@@ -79,6 +79,13 @@ def _fmt(v: Any) -> str:
     return "(" + ", ".join(f"{x:.6g}" for x in v) + ")" if isinstance(v, tuple) else repr(v)
 
 
+def _one_file_without_geometry(frames: Sequence[FrameHeader]) -> bool:
+    """All frames come from one multi-frame file that has no position/orientation."""
+    return len({f.path for f in frames}) == 1 and all(
+        f.ipp is None and f.iop is None for f in frames
+    )
+
+
 def _check_consistent(frames: Sequence[FrameHeader]) -> np.ndarray:
     """Check sizes, pixel spacing and orientation agree; return the direction matrix."""
     for what, key in (
@@ -106,7 +113,7 @@ def _check_consistent(frames: Sequence[FrameHeader]) -> np.ndarray:
         )
     iops = [f.iop for f in frames]
     if any(v is None for v in iops):
-        if len(frames) == 1:
+        if len(frames) == 1 or _one_file_without_geometry(frames):
             return np.eye(3)
         raise FormatError(
             f"series {frames[0].series_uid} has {len(frames)} slices but some lack "
@@ -225,10 +232,12 @@ def arrange(
     direction = _check_consistent(frames)
     f0 = frames[0]
     srow, scol = f0.pixel_spacing or (1.0, 1.0)
-    if f0.ipp is None:  # a single slice without geometry
+    if f0.ipp is None or f0.iop is None:  # a slice, or one file's frames, without geometry
         thick = f0.spacing_between_slices or f0.slice_thickness or 1.0
-        grid = Grid((f0.cols, f0.rows, 1), (scol, srow, thick), (0.0, 0.0, 0.0), direction)
-        return Layout(frames, np.zeros((1, 1), np.intp), grid, None, None, None)
+        order = sorted(range(len(frames)), key=lambda i: frames[i].frame)
+        grid = Grid((f0.cols, f0.rows, len(frames)), (scol, srow, thick), (0.0, 0.0, 0.0),
+                    direction)
+        return Layout(frames, np.array([order], np.intp), grid, None, None, None)
 
     pos = np.array([f.ipp for f in frames], np.float64)
     dist = pos @ direction[:, 2]

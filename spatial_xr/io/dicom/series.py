@@ -156,6 +156,8 @@ def _attrs(lay: Layout, apply_rescale: bool, dtype: np.dtype[Any], identifying: 
     rtype = str(f0.attrs.get("rescale_type") or ("HU" if f0.modality == "CT" else ""))
     if apply_rescale and _UNITS.get(rtype.upper()):
         attrs["units"] = _UNITS[rtype.upper()]
+    if f0.ipp is None or f0.iop is None:
+        attrs["geometry"] = "missing from the file: index grid (origin 0, identity direction)"
     if lay.t_tag is not None:
         attrs["t_tag"] = lay.t_tag
     if lay.plan is not None:
