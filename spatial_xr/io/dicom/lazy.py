@@ -22,8 +22,38 @@ __all__ = ["DicomSliceArray", "ResampledSliceArray", "decode_source", "read_fram
 Source = tuple[str, int, int, int, int, str]
 
 
-def _sizes(key: tuple[slice, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(len(range(*k.indices(n))) for k, n in zip(key, shape, strict=True))
+def _normalize(key: Any, shape: tuple[int, ...]) -> tuple[list[np.ndarray], tuple[int, ...]]:
+    """Index arrays per axis for a key of slices, integers and integer lists, and the axes
+    that integers drop."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = (*key, *(slice(None),) * (len(shape) - len(key)))
+    out, drop = [], []
+    for ax, (k, n) in enumerate(zip(key, shape, strict=True)):
+        if isinstance(k, slice):
+            out.append(np.arange(*k.indices(n)))
+        elif np.ndim(k) == 0:
+            out.append(np.array([int(k) % n]))
+            drop.append(ax)
+        else:
+            arr = np.asarray(k)
+            out.append(np.flatnonzero(arr) if arr.dtype == bool else arr.astype(np.intp) % n)
+    return out, tuple(drop)
+
+
+def _assemble(obj: Any, key: Any) -> np.ndarray:
+    """``obj[key]`` for a lazy (t, z, y, x[, c]) array with a ``slice_values(t, z, cache)``."""
+    if not obj.has_t:  # a single volume: the backend array has no t axis
+        key = (0, *(key if isinstance(key, tuple) else (key,)))
+    idx, drop = _normalize(key, obj.full_shape)
+    ts, zs, rest = idx[0], idx[1], idx[2:]
+    out = np.empty((len(ts), len(zs), *(len(i) for i in rest)), dtype=obj.dtype)
+    cache: dict[Any, np.ndarray] = {}
+    grid = np.ix_(*rest)
+    for a, t in enumerate(ts):
+        for b, z in enumerate(zs):
+            out[a, b] = obj.slice_values(int(t), int(z), cache)[grid]
+    return out.squeeze(axis=drop) if drop else out
 
 
 def _read_native(
@@ -162,7 +192,7 @@ def decode_source(
 
 
 class DicomSliceArray:
-    """Lazy ``(t, z, y, x[, c])`` array over the slices of a series.
+    """Lazy ``(t, z, y, x[, c])`` (or ``(z, y, x[, c])``) array over the slices of a series.
 
     Parameters
     ----------
@@ -178,6 +208,8 @@ class DicomSliceArray:
         Rescale per slice (``None``: keep stored values).
     dtype : numpy.dtype
         Output dtype.
+    has_t : bool
+        Keep the ``t`` axis (False: shape ``(z, y, x[, c])``, ``table`` must have one row).
     """
 
     def __init__(
@@ -192,6 +224,7 @@ class DicomSliceArray:
         slopes: np.ndarray | None,
         intercepts: np.ndarray | None,
         dtype: np.dtype[Any],
+        has_t: bool = True,
     ) -> None:
         self.sources = list(sources)
         self.table = np.asarray(table, np.intp)
@@ -201,7 +234,9 @@ class DicomSliceArray:
         self.slopes = slopes
         self.intercepts = intercepts
         self.dtype = np.dtype(dtype)
-        self.shape = (*self.table.shape, rows, cols) + ((samples,) if samples > 1 else ())
+        self.full_shape = (*self.table.shape, rows, cols) + ((samples,) if samples > 1 else ())
+        self.has_t = has_t
+        self.shape = self.full_shape if has_t else self.full_shape[1:]
         self.ndim = len(self.shape)
 
     def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray] | None = None
@@ -221,19 +256,8 @@ class DicomSliceArray:
             out = raw.astype(np.float64) * slope + inter
         return out.astype(self.dtype)
 
-    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = (*key, *(slice(None),) * (self.ndim - len(key)))
-        ts = range(*key[0].indices(self.shape[0]))
-        zs = range(*key[1].indices(self.shape[1]))
-        rest = key[2:]
-        out = np.empty((len(ts), len(zs), *_sizes(rest, self.shape[2:])), dtype=self.dtype)
-        cache: dict[Any, np.ndarray] = {}
-        for a, t in enumerate(ts):
-            for b, z in enumerate(zs):
-                out[a, b] = self.slice_values(t, z, cache)[rest]
-        return out
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return _assemble(self, key)
 
 
 class ResampledSliceArray:
@@ -254,7 +278,9 @@ class ResampledSliceArray:
         self.plan = plan
         self.fill = fill
         self.dtype = np.dtype(np.float32)
-        self.shape = (base.shape[0], plan.n_slices, *base.shape[2:])
+        self.full_shape = (base.full_shape[0], plan.n_slices, *base.full_shape[2:])
+        self.has_t = base.has_t
+        self.shape = self.full_shape if self.has_t else self.full_shape[1:]
         self.ndim = len(self.shape)
 
     def _shifted(self, t: int, src: int, cache: dict[Any, np.ndarray]) -> np.ndarray:
@@ -270,20 +296,13 @@ class ResampledSliceArray:
             cache[key] = img
         return cache[key]
 
-    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = (*key, *(slice(None),) * (self.ndim - len(key)))
-        ts = range(*key[0].indices(self.shape[0]))
-        zs = range(*key[1].indices(self.shape[1]))
-        rest = key[2:]
-        out = np.empty((len(ts), len(zs), *_sizes(rest, self.shape[2:])), dtype=self.dtype)
-        cache: dict[Any, np.ndarray] = {}
+    def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray]) -> np.ndarray:
+        """Resampled values of target slice (t, z), shape (rows, cols[, samples])."""
         p = self.plan
-        for a, t in enumerate(ts):
-            for b, z in enumerate(zs):
-                w = float(p.weight[z])
-                lo = self._shifted(t, int(p.lower[z]), cache) if w < 1.0 else 0.0
-                hi = self._shifted(t, int(p.upper[z]), cache) if w > 0.0 else 0.0
-                out[a, b] = ((1.0 - w) * lo + w * hi)[rest]
-        return out
+        w = float(p.weight[z])
+        lo = self._shifted(t, int(p.lower[z]), cache) if w < 1.0 else 0.0
+        hi = self._shifted(t, int(p.upper[z]), cache) if w > 0.0 else 0.0
+        return np.asarray((1.0 - w) * lo + w * hi, dtype=self.dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return _assemble(self, key)

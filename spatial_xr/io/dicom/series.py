@@ -169,11 +169,13 @@ def _attrs(lay: Layout, apply_rescale: bool, dtype: np.dtype[Any], identifying: 
 
 def _chunks(chunks: Any, names: tuple[str, ...], shape: tuple[int, ...],
             itemsize: int) -> tuple[int, ...]:
-    """Backend chunks in backend order ``(t, z, y, x[, c])``; default: whole slices, z runs of
-    about dask's ``array.chunk-size``, one volume per chunk."""
+    """Backend chunks in backend order ``([t,] z, y, x[, c])``; default: whole slices, z runs
+    of about dask's ``array.chunk-size``, one volume per chunk."""
     limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
-    per_slice = int(np.prod(shape[2:])) * itemsize
-    default = (1, int(max(1, min(shape[1], limit // max(1, per_slice)))), *shape[2:])
+    zi = names.index("z")
+    per_slice = int(np.prod(shape[zi + 1 :])) * itemsize
+    nz = int(max(1, min(shape[zi], limit // max(1, per_slice))))
+    default = (*(1,) * zi, nz, *shape[zi + 1 :])
     if chunks is None:
         return default
     if isinstance(chunks, Mapping):
@@ -181,8 +183,7 @@ def _chunks(chunks: Any, names: tuple[str, ...], shape: tuple[int, ...],
         if unknown:
             raise DimensionError(f"chunks names unknown dims {sorted(unknown)}; dims: {names}")
         return tuple(
-            (n if chunks.get(k, d) in (-1, None) else int(chunks.get(k, d)))
-            if k in chunks else d
+            (n if chunks[k] in (-1, None) else int(chunks[k])) if k in chunks else d
             for k, d, n in zip(names, default, shape, strict=True)
         )
     raise DimensionError("chunks must be a mapping of dim name to chunk size, e.g. {'z': 16}")
@@ -289,24 +290,23 @@ def _to_dataarray(lay: Layout, where: str, *, chunks: Any, apply_rescale: bool,
     if apply_rescale:
         slopes = np.array([[lay.frames[i].slope for i in row] for row in lay.table])
         inters = np.array([[lay.frames[i].intercept for i in row] for row in lay.table])
+    has_t = lay.t_tag is not None
     lazy: Any = DicomSliceArray(sources, lay.table, f0.rows, f0.cols, f0.samples,
-                                f0.stored_dtype, f0.bits_stored, slopes, inters, dtype)
+                                f0.stored_dtype, f0.bits_stored, slopes, inters, dtype, has_t)
     if lay.plan is not None:
         lazy = ResampledSliceArray(lazy, lay.plan, fill_value)
-    names = ("t", "z", "y", "x") + (("c",) if f0.samples > 1 else ())
+    names = (("t",) if has_t else ()) + ("z", "y", "x") + (("c",) if f0.samples > 1 else ())
     backend_chunks = _chunks(chunks, names, lazy.shape, lazy.dtype.itemsize)
     token = dask.base.tokenize(
-        sources, lay.table, slopes, inters, str(lazy.dtype),
+        sources, lay.table, slopes, inters, str(lazy.dtype), has_t,
         None if lay.plan is None else (lay.plan.lower, lay.plan.weight, lay.plan.shift_rc),
         [(s[0], os.stat(s[0]).st_mtime_ns) for s in sources[:1]],
     )
-    data = dsa.from_array(lazy, chunks=backend_chunks, asarray=False, fancy=False,
+    data = dsa.from_array(lazy, chunks=backend_chunks, asarray=False, fancy=True,
                           name=f"dicom-{token}", meta=np.empty((0,) * lazy.ndim, lazy.dtype))
     da = xr.DataArray(data, dims=names, name="image",
                       attrs=_attrs(lay, apply_rescale, lazy.dtype, identifying, where))
-    if lay.t_tag is None:
-        da = da.isel(t=0, drop=True)
-    else:
+    if has_t:
         values = lay.t_values or []
         if all(isinstance(v, int | float) for v in values):
             da = da.assign_coords(t=("t", np.asarray(values, dtype=np.float64)))
