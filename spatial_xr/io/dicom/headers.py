@@ -210,9 +210,23 @@ def read_dataset(path: str) -> tuple[Dataset, int] | None:
         return None
     if "Rows" not in ds or "Columns" not in ds:
         return None
-    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    ts = transfer_syntax(ds)
     direct = ts in NATIVE_LE and tag == b"\xe0\x7f\x10\x00"
     return ds, (offset if direct else -1)
+
+
+def transfer_syntax(ds: Dataset) -> str:
+    """The dataset's transfer syntax UID; for a file without meta information, the encoding
+    pydicom found when parsing it."""
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    if ts:
+        return ts
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    if little is False:
+        return str(pydicom.uid.ExplicitVRBigEndian)
+    if implicit is True:
+        return str(pydicom.uid.ImplicitVRLittleEndian)
+    return str(pydicom.uid.ExplicitVRLittleEndian) if implicit is False else ""
 
 
 def time_to_seconds(value: Any) -> float | None:
@@ -275,7 +289,6 @@ def tag_value(name: str, v: Any) -> Any:
 
 def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> dict[str, Any]:
     """Fields of :class:`FrameHeader` common to every frame of a file."""
-    meta = getattr(ds, "file_meta", None)
     attrs: dict[str, Any] = {}
     for kw, name in _ATTR_TAGS.items():
         if kw in ds and ds[kw].value not in (None, ""):
@@ -294,7 +307,7 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
         "modality": str(ds.get("Modality", "") or ""),
         "description": str(ds.get("SeriesDescription", "") or ""),
         "sop_class": str(ds.get("SOPClassUID", "") or ""),
-        "transfer_syntax": str(getattr(meta, "TransferSyntaxUID", "") or ""),
+        "transfer_syntax": transfer_syntax(ds),
         "rows": int(ds.Rows),
         "cols": int(ds.Columns),
         "samples": int(ds.get("SamplesPerPixel", 1) or 1),

@@ -28,6 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from spatial_xr.coords import grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, FormatError, OverwriteError
+from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 
 __all__ = ["write_dicom_series"]
@@ -115,10 +116,13 @@ def write_dicom_series(
         )
     if np.dtype(da.dtype).kind not in "biuf":
         raise FormatError(f"cannot store dtype {da.dtype} in DICOM; cast to a number type")
-    if "z" not in sdims:
+    grid = grid_of(da)
+    if "z" not in sdims:  # a 2-D image: one slice in the plane z = 0
+        d3 = np.eye(3)
+        d3[:2, :2] = grid.direction_xyz
+        grid = Grid((*grid.shape_xyz, 1), (*grid.spacing_xyz, 1.0), (*grid.origin_xyz, 0.0), d3)
         da = da.expand_dims("z")
     da = da.transpose("z", "y", "x")
-    grid = grid_of(da)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()  # an empty folder is not "existing output"
     elif folder.exists() and not overwrite:
