@@ -144,8 +144,11 @@ def read_frame(
     if offset >= 0 and samples == 1 and dtype.itemsize in (1, 2, 4):
         arr = _read_native(path, offset, frame, rows, cols, dtype)
         shift = dtype.itemsize * 8 - bits_stored
-        if dtype.kind == "i" and 0 < shift < dtype.itemsize * 8:
-            arr = (arr << shift) >> shift  # sign-extend bits_stored-bit values
+        if 0 < shift < dtype.itemsize * 8:
+            if dtype.kind == "i":  # sign-extend bits_stored-bit values
+                arr = (arr << shift) >> shift
+            else:  # bits above bits_stored are not part of the value (as pydicom, GDCM)
+                arr = arr & dtype.type((1 << bits_stored) - 1)
         return arr
     return _read_pydicom(path, frame, transfer_syntax)
 

@@ -84,6 +84,20 @@ def test_float_rescale_and_per_slice_rescale(tmp_path: Path) -> None:
     assert db.dtype == np.int32  # int16 stored + intercept 20 can exceed int16
 
 
+def test_stored_bits_masked_and_sign_extended_like_pydicom(tmp_path: Path) -> None:
+    import pydicom
+
+    raw_u = np.array([[0x0FFF, 0xF001, 0x1234]], np.uint16)[None]  # high bits set
+    make_series(tmp_path / "u", raw_u, bits_stored=12)
+    raw_s = np.array([[0x07FF, 0x0800, 0x0FFF]], np.int16)[None]  # 12-bit signed
+    make_series(tmp_path / "s", raw_s, bits_stored=12)
+    for name in ("u", "s"):
+        (path,) = (tmp_path / name).iterdir()
+        da = open_dicom(path, apply_rescale=False)
+        np.testing.assert_array_equal(da.values[0], pydicom.dcmread(path).pixel_array)
+    np.testing.assert_array_equal(open_dicom(tmp_path / "s").values.ravel(), [2047, -2048, -1])
+
+
 def test_no_patient_identifying_attrs(ct_series: tuple) -> None:
     folder, _, _ = ct_series
     da = open_dicom(folder)
