@@ -182,7 +182,14 @@ class SpatialAccessor:
     # (methods of the OME-Zarr issue go here)
 
     # ------------------------------------------------------------------ DICOM
-    # (methods of the DICOM issue go here)
+    def to_dicom_series(
+        self, folder: str | os.PathLike[str], *, modality: str = "CT", overwrite: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Write a DICOM series; see :func:`spatial_xr.io.dicom.write.write_dicom_series`."""
+        from spatial_xr.io.dicom.write import write_dicom_series
+
+        write_dicom_series(self._da, folder, modality=modality, overwrite=overwrite, **kwargs)
 
     # ------------------------------------------------------- ecosystem: converters, napari, plots
     # (methods of the ecosystem issue go here)

@@ -11,13 +11,17 @@ from __future__ import annotations
 __all__ = [
     "DependencyError",
     "DimensionError",
+    "DuplicateSliceError",
     "FormatError",
+    "GantryTiltError",
     "GeometryError",
     "GridMismatchError",
     "IrregularGridError",
+    "MixedGeometryError",
     "OverwriteError",
     "PathNotFoundError",
     "SeriesSelectionError",
+    "SliceSpacingError",
     "SpatialXRError",
     "SpatialXRWarning",
     "UnsupportedFormatError",
@@ -97,3 +101,19 @@ def require(module: str, extra: str) -> object:
             f"{module!r} is needed for this operation but is not installed; "
             f"install it with: pip install 'spatial-xr[{extra}]'"
         ) from exc
+
+
+class SliceSpacingError(IrregularGridError):
+    """DICOM slices are unevenly spaced or a slice is missing (a gap in the series)."""
+
+
+class GantryTiltError(IrregularGridError):
+    """DICOM slice positions do not lie along the slice normal (gantry tilt: a sheared grid)."""
+
+
+class MixedGeometryError(GeometryError):
+    """DICOM slices of one series disagree on orientation, size or pixel spacing."""
+
+
+class DuplicateSliceError(FormatError):
+    """Several DICOM slices share a position and nothing separates them into volumes."""

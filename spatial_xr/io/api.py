@@ -39,6 +39,21 @@ def _is_nifti(path: str) -> bool:
 register_reader("nifti", _is_nifti, _nifti)
 
 
+def _dicom() -> Reader:
+    from spatial_xr.io.dicom import open_dicom
+
+    return open_dicom
+
+
+def _is_dicom(path: str) -> bool:
+    from spatial_xr.io.dicom.detect import is_dicom
+
+    return is_dicom(path)
+
+
+register_reader("dicom", _is_dicom, _dicom)
+
+
 def _is_remote(path: str) -> bool:
     return "://" in path
 
