@@ -20,7 +20,9 @@ __all__ = [
     "SeriesSelectionError",
     "SpatialXRError",
     "SpatialXRWarning",
+    "UnitError",
     "UnsupportedFormatError",
+    "UnsupportedOptionError",
 ]
 
 
@@ -97,3 +99,11 @@ def require(module: str, extra: str) -> object:
             f"{module!r} is needed for this operation but is not installed; "
             f"install it with: pip install 'spatial-xr[{extra}]'"
         ) from exc
+
+
+class UnitError(SpatialXRError, ValueError):
+    """A unit name is unknown, or two units cannot be converted into each other."""
+
+
+class UnsupportedOptionError(SpatialXRError, ValueError):
+    """An option's value is unknown or conflicts with the data (e.g. averaging labels)."""
