@@ -62,7 +62,11 @@ def s3_server():
         "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
         "skip_instance_cache": True,
     }
-    fs = s3fs.S3FileSystem(**options)
-    fs.mkdir("test-bucket")
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket="test-bucket")
+    assert s3fs.S3FileSystem(**options).exists("test-bucket")
     yield options
     server.stop()
