@@ -259,8 +259,6 @@ def downsample(
             )
     grid = grid_of(da)
     data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks="auto")
-    trim = tuple(slice(0, (da.sizes[d] // f[d]) * f[d]) for d in da.dims)
-    data = data[trim]
     target = _chunk_map(chunks, da) if chunks is not None else {}
     in_chunks = []
     for axis, d in enumerate(da.dims):
@@ -270,12 +268,16 @@ def downsample(
     data = data.rechunk(tuple(in_chunks))
     ftuple = tuple(f[d] for d in da.dims)
     out_dtype = np.dtype(da.dtype)
-    if method == "gaussian":
+    if method == "gaussian":  # smooth before trimming, so the last block sees its neighbours
         acc = _accumulator(out_dtype)
         sigmas = _gaussian_sigmas(ftuple)
         depth = {a: int(np.ceil(4 * s)) for a, s in enumerate(sigmas)}
         data = data.map_overlap(_smooth, depth=depth, boundary="nearest", dtype=acc,
                                 sigmas=sigmas, acc=acc)
+    data = data[tuple(slice(0, (da.sizes[d] // f[d]) * f[d]) for d in da.dims)]
+    # blocks must hold whole f-blocks (map_overlap may have merged small edge chunks)
+    data = data.rechunk(tuple(max(fa, c - c % fa) for c, fa in zip(in_chunks, ftuple,
+                                                                     strict=True)))
     out_chunks = tuple(tuple(c // fa for c in cs) for cs, fa in zip(data.chunks, ftuple,
                                                                       strict=True))
     reduced = data.map_blocks(
