@@ -30,17 +30,18 @@ def _s3fs(options):
 def test_s3_write_read_round_trip(s3_server, version):
     da = make_image(direction=DIRECTIONS["oblique"])
     url = f"s3://test-bucket/round-{version}.ome.zarr"
-    da.spatial.to_ome_zarr(url, version=version, chunks=8, storage_options=s3_server)
+    da.spatial.to_ome_zarr(url, version=version, chunks=16, levels=2,
+                           storage_options=s3_server)
     fs = _s3fs(s3_server)
     assert fs.exists(f"test-bucket/round-{version}.ome.zarr/scale0/image")
     back = sx.open_image(url, storage_options=s3_server)
     np.testing.assert_array_equal(back.values, da.values)
     assert back.spatial.grid.isclose(da.spatial.grid, atol=1e-12)
     tree = sx.open_multiscale(url, storage_options=s3_server)
-    assert len(tree.spatial) > 1
+    assert len(tree.spatial) == 2
     local = tree.spatial.level(1).compute()
     np.testing.assert_array_equal(
-        local.values, da.spatial.pyramid(chunks=8).spatial.level(1).values)
+        local.values, da.spatial.pyramid(levels=2, chunks=16).spatial.level(1).values)
     # the validator reads it over S3 too
     store = zarr.storage.FsspecStore.from_url(url, storage_options=s3_server, read_only=True)
     ome_zarr_models.open_ome_zarr(zarr.open_group(store, mode="r"), version=version)
