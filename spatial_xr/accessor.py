@@ -181,6 +181,26 @@ class SpatialAccessor:
     # ------------------------------------------------------------------ OME-Zarr and pyramids
     # (methods of the OME-Zarr issue go here)
 
+    def pyramid(
+        self,
+        levels: int | None = None,
+        factors: Any = None,
+        method: str | None = None,
+        chunks: Any = None,
+        *,
+        label: bool | None = None,
+    ) -> xr.DataTree:
+        """Multiscale pyramid as a DataTree; see :func:`spatial_xr.ops.pyramid.pyramid`."""
+        from spatial_xr.ops.pyramid import pyramid
+
+        return pyramid(self._da, levels, factors, method, chunks, label=label)
+
+    def to_ome_zarr(self, path: Any, **kwargs: Any) -> None:
+        """Write OME-Zarr (0.5 or 0.4); see :func:`spatial_xr.io.omezarr.to_ome_zarr`."""
+        from spatial_xr.io.omezarr.write import to_ome_zarr
+
+        to_ome_zarr(self._da, path, **kwargs)
+
     # ------------------------------------------------------------------ DICOM
     def to_dicom_series(
         self, folder: str | os.PathLike[str], *, modality: str = "CT", overwrite: bool = False,

@@ -24,7 +24,9 @@ __all__ = [
     "SliceSpacingError",
     "SpatialXRError",
     "SpatialXRWarning",
+    "UnitError",
     "UnsupportedFormatError",
+    "UnsupportedOptionError",
 ]
 
 
@@ -117,3 +119,11 @@ class MixedGeometryError(GeometryError):
 
 class DuplicateSliceError(FormatError):
     """Several DICOM slices share a position and nothing separates them into volumes."""
+
+
+class UnitError(SpatialXRError, ValueError):
+    """A unit name is unknown, or two units cannot be converted into each other."""
+
+
+class UnsupportedOptionError(SpatialXRError, ValueError):
+    """An option's value is unknown or conflicts with the data (e.g. averaging labels)."""
