@@ -16,6 +16,7 @@ __all__ = [
     "GridMismatchError",
     "IrregularGridError",
     "OverwriteError",
+    "ParameterError",
     "PathNotFoundError",
     "SeriesSelectionError",
     "SpatialXRError",
@@ -97,3 +98,7 @@ def require(module: str, extra: str) -> object:
             f"{module!r} is needed for this operation but is not installed; "
             f"install it with: pip install 'spatial-xr[{extra}]'"
         ) from exc
+
+
+class ParameterError(SpatialXRError, ValueError):
+    """An argument has an invalid value or a combination of arguments conflicts."""
