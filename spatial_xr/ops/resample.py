@@ -317,10 +317,11 @@ def _output_chunks(
     return dask.array.core.normalize_chunks(chunks, out_shape_zyx, dtype=dtype)
 
 
-def _gaussian(block: NDArray[Any], sigma: Sequence[float], dtype: np.dtype[Any]) -> NDArray[Any]:
+def _gaussian(block: NDArray[Any], sigma: Sequence[float],
+              out_dtype: np.dtype[Any]) -> NDArray[Any]:
     from scipy import ndimage
 
-    return ndimage.gaussian_filter(block.astype(dtype, copy=False), sigma, mode="nearest",
+    return ndimage.gaussian_filter(block.astype(out_dtype, copy=False), sigma, mode="nearest",
                                    truncate=4.0)
 
 
@@ -329,7 +330,7 @@ def _smooth(data: dask.array.Array, nlead: int, sigma_zyx: NDArray[np.float64]) 
     sig = (0.0,) * nlead + tuple(float(s) for s in sigma_zyx)
     depth = {nlead + a: int(np.ceil(4.0 * s)) + 1 for a, s in enumerate(sigma_zyx) if s > 0}
     return data.map_overlap(_gaussian, depth=depth, boundary="nearest", sigma=sig,
-                            dtype=dtype, meta=np.empty((0,) * data.ndim, dtype))
+                            out_dtype=dtype, dtype=dtype, meta=np.empty((0,) * data.ndim, dtype))
 
 
 # ---------------------------------------------------------------------- public
