@@ -108,3 +108,44 @@ def interior_mask(cidx: np.ndarray, in_shape_zyx, lo: int, hi: int) -> np.ndarra
     """Voxels whose interpolation support (floor(x) − lo … floor(x) + hi) is inside."""
     f = np.floor(cidx)
     return np.all((f - lo >= 0) & (f + hi <= np.asarray(in_shape_zyx) - 1), axis=-1)
+
+
+class CountingArray:
+    """Array-like that records every region read (to count the chunks a graph touches)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.shape = values.shape
+        self.dtype = values.dtype
+        self.ndim = values.ndim
+        self.reads: list[tuple[slice, ...]] = []
+
+    def __getitem__(self, key):
+        self.reads.append(key)
+        return self.values[key]
+
+
+def sitk_points(img: sitk.Image, points_xyz: np.ndarray, interpolation: str,
+                fill: float = 0.0) -> np.ndarray:
+    """SimpleITK interpolator values at arbitrary world points.
+
+    Resamples onto an N×1(×1) grid through a displacement field that moves output voxel
+    ``i`` onto point ``i`` (the field is sampled exactly at its own nodes).
+    """
+    n = img.GetDimension()
+    npts = len(points_xyz)
+    size = [npts] + [1] * (n - 1)
+    ref = sitk.Image(size, sitk.sitkFloat32)
+    nodes = np.zeros((npts, n))
+    nodes[:, 0] = np.arange(npts)
+    disp = np.asarray(points_xyz, np.float64) - nodes
+    field = sitk.GetImageFromArray(disp.reshape(*size[::-1], n), isVector=True)
+    tx = sitk.DisplacementFieldTransform(sitk.Cast(field, sitk.sitkVectorFloat64))
+    f = sitk.ResampleImageFilter()
+    f.SetReferenceImage(ref)
+    f.SetOutputPixelType(sitk.sitkFloat64 if interpolation in ("linear", "cubic")
+                         else img.GetPixelID())
+    f.SetInterpolator(SITK_INTERP[interpolation])
+    f.SetDefaultPixelValue(float(fill))
+    f.SetTransform(tx)
+    return sitk.GetArrayFromImage(f.Execute(img)).reshape(-1)
