@@ -110,17 +110,21 @@ def run_demo(outdir: str | Path = "demo-output", *, overwrite: bool = False) -> 
               f"voxel centre {np.round(back, 2).tolist()} ({err:.2f} mm away)")
     results["markers_found"] = all(found)
 
-    print("\n5. Crop a 24 mm box around the first marker (index box covering it; lazy)")
-    corners = np.array(np.meshgrid(*zip(MARKERS_XYZ[0] - 12.0, MARKERS_XYZ[0] + 12.0,
-                                        strict=True))).reshape(3, -1).T
-    idx = da.spatial.world_to_index(corners)
-    lo, hi = np.floor(idx.min(0)).astype(int), np.ceil(idx.max(0)).astype(int) + 1
-    box = {d: slice(max(0, a), min(da.sizes[d], b))
-           for d, a, b in zip(da.spatial.dims, lo, hi, strict=True)}
-    crop = da.isel(box)
+    print("\n5. Crop a 24 mm world box around the first marker (smallest covering index box)")
+    crop = da.spatial.crop(MARKERS_XYZ[0] - 12.0, MARKERS_XYZ[0] + 12.0)
     print(f"   crop sizes {dict(crop.sizes)}; origin {np.round(crop.spatial.origin, 2).tolist()}; "
-          f"max {int(crop.max().values)} HU")
+          f"max {int(crop.max().values)} HU (lazy until .values)")
     results["crop_shape"] = tuple(crop.shape)
+
+    print("\n   Resample onto an axis-aligned 1.5 mm LPS grid covering the image (linear, lazy)")
+    lo, hi = da.spatial.bounds
+    target = Grid(tuple(int(v) for v in np.ceil((hi - lo) / 1.5)), spacing_xyz=[1.5] * 3,
+                  origin_xyz=lo + 0.75)
+    aligned = da.spatial.resample(grid=target, interpolation="linear", fill_value=-1000)
+    values = aligned.spatial.sample(MARKERS_XYZ, interpolation="nearest").values
+    print(f"   {dict(aligned.sizes)} voxels, orientation {aligned.spatial.orientation}; "
+          f"markers sampled there: {values.astype(int).tolist()} HU")
+    results["resampled_markers"] = bool(np.all(values > 500))
 
     print("\n6. Orientation: stored as", da.spatial.orientation,
           "→ reoriented lazily to RAS:", da.spatial.reorient("RAS").spatial.orientation)
@@ -144,7 +148,7 @@ def run_demo(outdir: str | Path = "demo-output", *, overwrite: bool = False) -> 
         da, atol=1e-6)
     print(f"   level 0 grid equals the NIfTI's: {results['zarr_grid_roundtrip']}")
     ok = all(bool(results[k]) for k in ("grid_roundtrip", "markers_found",
-                                          "zarr_grid_roundtrip"))
+                                          "resampled_markers", "zarr_grid_roundtrip"))
     print("\nDemo finished:", "all checks passed" if ok else "A CHECK FAILED")
     if not ok:
         raise RuntimeError("the demo's geometry checks failed")
