@@ -443,7 +443,10 @@ def resample(
     out = resample_dask(data, len(lead), src.shape_zyx, out_grid.shape_zyx, mapping, method,
                         fill, out_dtype, out_chunks)
     if not lazy:
-        out = out.compute()
+        # write blocks straight into the result: no concatenation copy
+        target = np.empty(out.shape, dtype=out.dtype)
+        dask.array.store(out, target, lock=False)
+        out = target
     coords = {k: v for k, v in ordered.coords.items()
               if not set(v.dims) & set(sdims)}
     res = xr.DataArray(out, dims=(*lead, *sdims), coords=coords, name=da.name,
