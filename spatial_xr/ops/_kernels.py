@@ -290,18 +290,31 @@ def _bilinear_plane(src: Any, z: int, y0: Any, y1: Any, wy: Any, x0: Any, x1: An
 def _separable_kernel(src: Any, out: Any, z0: Any, z1: Any, wz: Any, y0: Any, y1: Any,
                       wy: Any, x0: Any, x1: Any, wx: Any, inside_z: Any, inside_y: Any,
                       inside_x: Any, fill: float, order: int, is_int: bool, vmin: float,
-                      vmax: float) -> None:  # pragma: no cover - jit
+                      vmax: float, direct: bool) -> None:  # pragma: no cover - jit
     oz, oy, ox = out.shape
+    # inside_x is one run of True (the mapping is linear in i)
+    xs = 0
+    while xs < ox and not inside_x[xs]:
+        xs += 1
+    xe = xs
+    while xe < ox and inside_x[xe]:
+        xe += 1
     if order == 0:
         for k in range(oz):
             for j in range(oy):
-                ok = inside_z[k] and inside_y[j]
-                for i in range(ox):
-                    if ok and inside_x[i]:
-                        _store(out, k, j, i, float(src[z0[k], y0[j], x0[i]]), is_int, vmin,
-                               vmax)
-                    else:
-                        out[k, j, i] = fill
+                orow = out[k, j]
+                if not (inside_z[k] and inside_y[j]):
+                    orow[:] = fill
+                    continue
+                orow[:xs] = fill
+                orow[xe:] = fill
+                srow = src[z0[k], y0[j]]
+                if direct:
+                    for i in range(xs, xe):
+                        orow[i] = srow[x0[i]]
+                else:
+                    for i in range(xs, xe):
+                        _store(out, k, j, i, float(srow[x0[i]]), is_int, vmin, vmax)
         return
     # linear: bilinear planes of the input slices in y/x (each computed once, two cached),
     # then a lerp along z per output slice
@@ -333,16 +346,19 @@ def _separable_kernel(src: Any, out: Any, z0: Any, z1: Any, wz: Any, y0: Any, y1
                 zb = hi
         w = wz[k]
         for j in range(oy):
-            okj = inside_y[j]
-            for i in range(ox):
-                if okj and inside_x[i]:
-                    if hi == lo:
-                        v = plane_a[j, i]
-                    else:
-                        v = plane_a[j, i] + (plane_b[j, i] - plane_a[j, i]) * w
-                    _store(out, k, j, i, v, is_int, vmin, vmax)
-                else:
-                    out[k, j, i] = fill
+            if not inside_y[j]:
+                out[k, j, :] = fill
+                continue
+            out[k, j, :xs] = fill
+            out[k, j, xe:] = fill
+            pa = plane_a[j]
+            pb = plane_b[j]
+            if hi == lo:
+                for i in range(xs, xe):
+                    _store(out, k, j, i, pa[i], is_int, vmin, vmax)
+            else:
+                for i in range(xs, xe):
+                    _store(out, k, j, i, pa[i] + (pb[i] - pa[i]) * w, is_int, vmin, vmax)
 
 
 def _axis_table(scale: float, offset: float, n_out: int, n_src: int, lo: float, hi: float,
@@ -378,7 +394,7 @@ def _separable(src: NDArray[Any], a: NDArray[np.float64], perm: list[int],
                out: NDArray[Any], lo: NDArray[np.float64], hi: NDArray[np.float64],
                order: int, fill: float) -> None:
     """Axis-aligned fast path: per-axis tables, gathers (nearest) or separable lerps."""
-    src_t = np.ascontiguousarray(src.transpose(perm))
+    src_t = src.transpose(perm)
     tables = [
         _axis_table(a[perm[ax], ax], a[perm[ax], 3], out.shape[ax], src_t.shape[ax],
                     lo[perm[ax]], hi[perm[ax]], order)
@@ -386,8 +402,9 @@ def _separable(src: NDArray[Any], a: NDArray[np.float64], perm: list[int],
     ]
     is_int, vmin, vmax = _int_range(out.dtype)
     (z0, z1, wz, iz), (y0, y1, wy, iy), (x0, x1, wx, ix) = tables
+    direct = order == 0 and src_t.dtype == out.dtype
     _separable_kernel(src_t, out, z0, z1, wz, y0, y1, wy, x0, x1, wx, iz, iy, ix,
-                      float(fill), order, is_int, vmin, vmax)
+                      float(fill), order, is_int, vmin, vmax, direct)
 
 
 def _int_range(dtype: np.dtype[Any]) -> tuple[bool, float, float]:
@@ -424,6 +441,7 @@ def resample_box(
     method: str,
     fill: float,
     dtype: np.dtype[Any],
+    out: NDArray[Any] | None = None,
 ) -> NDArray[Any]:
     """Resample one 3-D box onto an output box through an affine index mapping.
 
@@ -441,12 +459,15 @@ def resample_box(
         Value outside the input.
     dtype : numpy dtype
         Output dtype (integers: clamp, then truncate toward zero).
+    out : ndarray, optional
+        Array (shape ``out_shape_zyx``, dtype ``dtype``) to write into.
 
     Returns
     -------
     ndarray, shape ``out_shape_zyx``, dtype ``dtype``
     """
-    out = np.empty(out_shape_zyx, dtype=dtype)
+    if out is None:
+        out = np.empty(out_shape_zyx, dtype=dtype)
     a = np.ascontiguousarray(mapping_zyx, dtype=np.float64)
     lo = np.ascontiguousarray(lo_zyx, dtype=np.float64)
     hi = np.ascontiguousarray(hi_zyx, dtype=np.float64)
