@@ -49,7 +49,13 @@ def _assemble(obj: Any, key: Any) -> np.ndarray:
     idx, drop = _normalize(key, obj.full_shape)
     ts, zs, rest = idx[0], idx[1], idx[2:]
     out = np.empty((len(ts), len(zs), *(len(i) for i in rest)), dtype=obj.dtype)
-    cache: dict[Any, np.ndarray] = {}
+    cache: dict[Any, Any] = {}
+    sources = getattr(obj, "sources", None)
+    if sources is not None:
+        for t in ts:
+            for z in zs:
+                k = ("need", sources[obj.table[t, z]][0])
+                cache[k] = cache.get(k, 0) + 1
     full = all(len(i) == n and (n == 0 or (i[0] == 0 and np.all(np.diff(i) == 1)))
                for i, n in zip(rest, obj.full_shape[2:], strict=True))
     grid = np.ix_(*rest)
@@ -177,7 +183,7 @@ def decode_source(
     dtype: np.dtype[Any] | None = None,
     bits_stored: int = 16,
     samples: int = 1,
-    cache: dict[tuple[str, int], np.ndarray] | None = None,
+    cache: dict[Any, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Stored values of one slice (one frame, or one tile of a mosaic).
 
@@ -188,12 +194,21 @@ def decode_source(
     rows, cols : int
         Slice size.
     cache : dict, optional
-        Frames already read during this request, keyed by (path, frame).
+        Frames already read during this request, keyed by (path, frame); a
+        ``("need", path)`` entry counts the frames the request wants from each file.
     """
     path, frame, tile, msize, offset, ts = source
     m = max(msize, 1)
     key = (path, frame)
     img = None if cache is None else cache.get(key)
+    if img is None and cache is not None and frame >= 0 and (offset < 0 or dtype is None) \
+            and cache.get(("need", path), 0) > 1:
+        # several frames of one compressed multi-frame file: decode the file once
+        every = cache.get((path, "all"))
+        if every is None:
+            every = cache[(path, "all")] = read_frame(
+                path, -1, -1, ts, rows * m, cols * m, np.dtype("u2"), bits_stored, samples)
+        img = every[frame]
     if img is None:
         img = read_frame(path, frame, offset if dtype is not None else -1, ts, rows * m,
                          cols * m, dtype if dtype is not None else np.dtype("u2"), bits_stored,

@@ -169,6 +169,20 @@ def test_transfer_syntaxes_decode_like_uncompressed_twin(name: str, twin: str) -
     np.testing.assert_array_equal(b.values, sitk.GetArrayFromImage(im).reshape(b.shape))
 
 
+def test_compressed_multiframe_decoded_once_per_request(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from dicom_oracles import count_pixel_reads
+
+    calls = count_pixel_reads(monkeypatch)
+    da = spatial_xr.open_image(get_testdata_file("emri_small_RLE.dcm"))
+    assert calls == []
+    whole = da.values
+    assert len(calls) == 1
+    calls.clear()
+    np.testing.assert_array_equal(da.isel(z=3).values, whole[3])
+    assert len(calls) == 1  # one frame: decoded alone
+
+
 def test_fast_uncompressed_path_equals_pydicom() -> None:
     import pydicom
 
