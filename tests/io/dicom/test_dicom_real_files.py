@@ -248,3 +248,20 @@ def test_mosaic_dwi_split_into_slices_and_volumes(dwi_folder: Path, tmp_path: Pa
     vol = np.asanyarray(img.dataobj)
     data = (vol[..., 0] if vol.ndim == 4 else vol).T
     assert_matches_by_world(da.isel(t=0), data, nifti_index_of_world(img), atol=2e-3)
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_rle.dcm", "SC_rgb_rle_2frame.dcm",
+                                  "SC_rgb_small_odd.dcm"])
+def test_rgb_becomes_c_dim(name: str) -> None:
+    import pydicom
+
+    path = get_testdata_file(name)
+    da = spatial_xr.open_image(path)
+    assert da.dims[0] == "c" and da.sizes["c"] == 3
+    ref = pydicom.dcmread(path).pixel_array  # (frames?, rows, cols, 3)
+    ref = ref.reshape(-1, *ref.shape[-3:])
+    np.testing.assert_array_equal(da.transpose("z", "y", "x", "c").values, ref)
+    im = sitk.ReadImage(path)
+    assert im.GetNumberOfComponentsPerPixel() == 3
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(im).reshape(ref.shape), ref)
