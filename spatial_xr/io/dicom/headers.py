@@ -9,7 +9,6 @@ uncompressed frames can later be read with one seek.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,8 +346,3 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
         "attrs": attrs,
         "private": private,
     }
-
-
-def file_exists(path: str) -> bool:
-    """Whether ``path`` is an existing regular file."""
-    return os.path.isfile(path)
