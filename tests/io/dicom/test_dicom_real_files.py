@@ -265,3 +265,21 @@ def test_rgb_becomes_c_dim(name: str) -> None:
     assert im.GetNumberOfComponentsPerPixel() == 3
     np.testing.assert_array_equal(
         sitk.GetArrayFromImage(im).reshape(ref.shape), ref)
+
+
+def test_enhanced_mr_matches_dcm2niix(philips_mprage: Path, tmp_path: Path) -> None:
+    da = spatial_xr.open_image(philips_mprage)
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(philips_mprage, src / philips_mprage.name)
+    (nii,) = dcm2niix_convert(src, tmp_path / "out")
+    img = nib.load(nii)
+    assert sorted(img.shape) == sorted(da.shape)
+    # nibabel's copy has zeroed pixels: compare where every voxel centre lands
+    index_of_world = nifti_index_of_world(img)
+    corners = np.array([[i, j, k] for i in (0, 255) for j in (0, 255) for k in (0, 175)])
+    idx = index_of_world(da.spatial.grid.index_to_world(corners))
+    assert np.abs(idx - np.rint(idx)).max() < 1e-3
+    assert {tuple(v) for v in np.rint(idx).astype(int)} == {
+        (i, j, k) for i in (0, img.shape[0] - 1) for j in (0, img.shape[1] - 1)
+        for k in (0, img.shape[2] - 1)}
