@@ -87,7 +87,7 @@ def _shards(da: xr.DataArray, shards: Any, chunks: tuple[int, ...], version: str
 
 def _compressors(compressor: Any, version: str) -> dict[str, Any]:
     if isinstance(compressor, str) and compressor == "default":
-        return {}
+        compressor = "zstd-fast"
     if compressor is None:
         return {"compressors": None}
     if isinstance(compressor, str):
@@ -96,6 +96,7 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
             import zarr.codecs as zc
 
             v3 = {
+                "zstd-fast": lambda: zc.ZstdCodec(level=1),
                 "zstd": lambda: zc.ZstdCodec(level=3),
                 "gzip": lambda: zc.GzipCodec(level=5),
                 "blosc": lambda: zc.BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"),
@@ -106,6 +107,7 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
             import numcodecs
 
             table = {
+                "zstd-fast": lambda: numcodecs.Zstd(level=1),
                 "zstd": lambda: numcodecs.Zstd(level=3),
                 "gzip": lambda: numcodecs.GZip(level=5),
                 "blosc": lambda: numcodecs.Blosc(cname="zstd", clevel=5,
@@ -265,9 +267,11 @@ def to_ome_zarr(
     shards : int or mapping dim → int, optional
         Shard edge per spatial dim (0.5 only), a multiple of the chunk.
     compressor : "default", None, str or codec
-        ``"default"`` (Zarr's default, Zstandard), ``None`` (uncompressed), one of
-        ``"zstd"``, ``"blosc"``, ``"lz4"``, ``"gzip"``, or a numcodecs (0.4) / zarr v3
-        codec (0.5) object.
+        ``"default"`` (Zstandard level 1, ``"zstd-fast"``: several times faster than
+        Zarr's own default level 3 for ~10 % larger output), ``None`` (uncompressed), one
+        of ``"zstd"`` (level 3), ``"blosc"`` (Blosc-Zstd, bit-shuffled), ``"lz4"``
+        (Blosc-LZ4, byte-shuffled), ``"gzip"``, or a numcodecs (0.4) / zarr v3 codec
+        (0.5) object.
     overwrite : bool
         Replace an existing store.
     storage_options : dict, optional
