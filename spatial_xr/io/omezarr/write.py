@@ -170,9 +170,12 @@ def _create(
     return root.create_array(**kwargs)
 
 
+def _as_dask(da: xr.DataArray, block: tuple[int, ...]) -> dsa.Array:
+    return da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
+
+
 def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> None:
-    data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
-    dsa.store(data.rechunk(block), arr, lock=False, compute=True)
+    dsa.store(_as_dask(da, block).rechunk(block), arr, lock=False, compute=True)
 
 
 def _from_stored(arr: zarr.Array, like: xr.DataArray, block: tuple[int, ...]) -> xr.DataArray:
@@ -197,6 +200,7 @@ def _write_group(
     if build is not None:
         factors, method, chunk_map = build
         todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+    pending: list[tuple[xr.DataArray, zarr.Array, tuple[int, ...]]] = []
     for k, level in enumerate(todo):
         if level is None:  # next pyramid level, from the stored previous one
             level = downsample(written[-1], factors[k - 1], method, chunks=chunk_map)
@@ -204,10 +208,16 @@ def _write_group(
         wshards = _shards(level, shards, wchunks, version)
         arr = _create(root, k, level, wchunks, wshards, codec, version)
         block = wshards or wchunks
-        _store_level(level, arr, block)
-        written.append(_from_stored(arr, level, block))
+        if build is not None:
+            _store_level(level, arr, block)
+            written.append(_from_stored(arr, level, block))
+        else:
+            pending.append((level, arr, block))
         units, scale, trans = _axis_metadata(level)
         meta_levels.append((f"scale{k}/image", scale, trans, units))
+    if pending:  # given levels: one computation, so shared upstream tasks run once
+        dsa.store([_as_dask(lv, b).rechunk(b) for lv, _, b in pending],
+                  [arr for _, arr, _ in pending], lock=False, compute=True)
     dims = [str(d) for d in levels[0].dims]
     attrs = build_attrs(
         version=version,
