@@ -1,0 +1,266 @@
+"""Validators shared by the readers: check what a header declares before trusting it.
+
+A header that lies (dims claiming terabytes, an offset past the end of the file) must be
+refused *before* anything is allocated or a dask graph with millions of tasks is built.
+These functions do integer arithmetic in Python ints (no overflow) and raise
+:class:`~spatial_xr.errors.FormatError` with a message naming the bad value.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import IO, Any
+
+import numpy as np
+
+from spatial_xr.errors import FormatError, GeometryError
+
+__all__ = [
+    "MAX_DEFLATE_RATIO",
+    "MAX_TASKS",
+    "check_nifti_file",
+    "check_nifti_header",
+    "declared_nbytes",
+    "frames_per_chunk",
+    "require_data_fits",
+]
+
+MAX_DEFLATE_RATIO = 1032
+"""Largest possible ratio of uncompressed to compressed size for DEFLATE (gzip, zlib):
+each 258-byte match costs at least 2 bits. A gzip file of ``n`` bytes can never expand to
+more than ``MAX_DEFLATE_RATIO * n`` bytes."""
+
+MAX_TASKS = 100_000
+"""Most dask chunks a reader creates by default; beyond this, frames are grouped."""
+
+
+def declared_nbytes(shape: Sequence[int], itemsize: int) -> int:
+    """Exact byte count of an array of ``shape`` and ``itemsize`` (Python int, no overflow).
+
+    Raises
+    ------
+    FormatError
+        If a size is negative.
+    """
+    dims = [int(v) for v in shape]
+    if any(v < 0 for v in dims):
+        raise FormatError(f"negative size in declared shape {tuple(dims)}")
+    return math.prod(dims) * int(itemsize)
+
+
+def require_data_fits(
+    path: str,
+    offset: int,
+    nbytes: int,
+    *,
+    compressed: bool,
+    what: str = "voxel data",
+) -> None:
+    """Refuse a file whose header declares more data than the file can hold.
+
+    Parameters
+    ----------
+    path : str
+        File on disk.
+    offset : int
+        Byte offset of the data in the (uncompressed) stream.
+    nbytes : int
+        Declared data size in bytes.
+    compressed : bool
+        The file is gzip/zlib compressed: the bound is ``MAX_DEFLATE_RATIO`` times its
+        size (a necessary condition, checked without decompressing anything).
+    what : str
+        Name of the data in the message.
+
+    Raises
+    ------
+    FormatError
+        The declared data cannot be in the file.
+    """
+    size = os.path.getsize(path)
+    need = int(offset) + int(nbytes)
+    if compressed:
+        most = size * MAX_DEFLATE_RATIO
+        if need > most:
+            raise FormatError(
+                f"{path!r} declares {_human(nbytes)} of {what} (header dims × datatype) but a "
+                f"compressed file of {size} bytes can hold at most {_human(most)}; the header "
+                "dims or datatype are wrong, or the file is truncated — re-export it"
+            )
+    elif size < need:
+        raise FormatError(
+            f"{path!r} is truncated or its header lies: it declares {_human(nbytes)} of {what} "
+            f"at offset {offset} (header dims × datatype) but the file has only {size} bytes; "
+            "re-export or re-download it"
+        )
+
+
+def frames_per_chunk(n_frames: int, chunks_per_frame: int, max_tasks: int = MAX_TASKS) -> int:
+    """How many frames (``t``/``c`` steps) to put in one chunk so that the number of chunks
+    stays at most about ``max_tasks`` (1 unless the image has a huge number of frames)."""
+    n_frames = max(1, int(n_frames))
+    per = max(1, int(chunks_per_frame))
+    if n_frames * per <= max_tasks:
+        return 1
+    return min(n_frames, math.ceil(n_frames * per / max_tasks))
+
+
+_NIFTI_SIZES = {348: 1, 540: 2}
+_XFORM_CODES = range(6)  # NIFTI_XFORM_UNKNOWN … NIFTI_XFORM_TEMPLATE_OTHER
+
+
+def _nifti_dtypes() -> dict[int, Any]:
+    from nibabel.nifti1 import header_dtype as h1
+    from nibabel.nifti2 import header_dtype as h2
+
+    return {1: h1, 2: h2}
+
+
+def _open_maybe_gzip(path: str) -> IO[bytes]:
+    if path.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def check_nifti_file(path: str, *, affine: str = "best") -> None:
+    """Open ``path`` (decompressing ``.gz``) and run :func:`check_nifti_header` on it.
+
+    ``affine`` is the reader's choice (``"best"``, ``"sform"``, ``"qform"``); it decides
+    whether ``pixdim`` carries the geometry.
+
+    Raises
+    ------
+    FormatError
+        The file cannot be opened (e.g. it is a folder) or its header is corrupt.
+    GeometryError
+        See :func:`check_nifti_header`.
+    """
+    try:
+        fobj = _open_maybe_gzip(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FormatError(
+            f"{path!r} cannot be opened as a NIfTI file ({type(exc).__name__}: {exc})"
+        ) from exc
+    with fobj:
+        check_nifti_header(fobj, path, affine=affine)
+
+
+def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> None:
+    """Check the raw NIfTI-1/-2 header for values that lie, before nibabel "fixes" them.
+
+    nibabel silently repairs some broken fields on load (zero or negative ``pixdim``,
+    unknown ``qform_code``); repairing them would be guessing the geometry, so spatial_xr
+    refuses them instead.
+
+    Parameters
+    ----------
+    fobj : binary file object
+        Positioned at the start of the (decompressed) file.
+    path : str
+        For messages.
+    affine : {"best", "sform", "qform"}
+        The reader's affine choice. When the chosen affine is built from ``pixdim`` (the
+        qform, or no affine stored) the spatial ``pixdim`` must be finite and > 0.
+
+    Raises
+    ------
+    FormatError
+        Too short, unknown ``sizeof_hdr``, ``dim[0]`` outside 1–7, a negative or zero dim,
+        unknown ``datatype``, unknown ``qform_code``/``sform_code``, non-finite or negative
+        ``vox_offset``, infinite ``scl_slope``/``scl_inter``.
+    GeometryError
+        Non-finite, zero or negative ``pixdim`` of a spatial axis whose geometry comes from
+        ``pixdim``.
+    """
+    try:
+        raw = fobj.read(540)
+    except Exception as exc:
+        raise FormatError(
+            f"{path!r} could not be read as NIfTI ({type(exc).__name__}: {exc}); the file is "
+            "truncated, corrupt or not (gzip-compressed) NIfTI"
+        ) from exc
+    if len(raw) < 348:
+        raise FormatError(
+            f"{path!r} is truncated: {len(raw)} bytes, too short for a NIfTI header (348 bytes "
+            "for NIfTI-1, 540 for NIfTI-2)"
+        )
+    version = order = None
+    for bo in ("<", ">"):
+        size = int(np.frombuffer(raw[:4], dtype=f"{bo}i4")[0])
+        if size in _NIFTI_SIZES:
+            version, order = _NIFTI_SIZES[size], bo
+            break
+    if version is None:
+        raise FormatError(
+            f"{path!r}: sizeof_hdr is {int(np.frombuffer(raw[:4], '<i4')[0])}, not 348 "
+            "(NIfTI-1) or 540 (NIfTI-2); this is not a NIfTI file or its header is corrupt"
+        )
+    dt = _nifti_dtypes()[version].newbyteorder(order)
+    if len(raw) < dt.itemsize:
+        raise FormatError(f"{path!r} is truncated inside its NIfTI-{version} header")
+    h = np.frombuffer(raw[: dt.itemsize], dtype=dt)[0]
+    dim = [int(v) for v in h["dim"]]
+    if not 1 <= dim[0] <= 7:
+        raise FormatError(
+            f"{path!r}: header dim[0] (the number of dims) is {dim[0]}, must be 1–7; the "
+            "header is corrupt"
+        )
+    bad = [(i, dim[i]) for i in range(1, dim[0] + 1) if dim[i] < 1]
+    if bad:
+        i, v = bad[0]
+        raise FormatError(
+            f"{path!r}: header dim[{i}] is {v}; every size must be ≥ 1 (declared shape "
+            f"{tuple(dim[1 : dim[0] + 1])}); the header is corrupt"
+        )
+    from nibabel.nifti1 import data_type_codes
+
+    code = int(h["datatype"])
+    if code not in data_type_codes.value_set("code") or code == 0:
+        raise FormatError(
+            f"{path!r}: header datatype code {code} is not a NIfTI datatype; the header is "
+            "corrupt"
+        )
+    for name in ("qform_code", "sform_code"):
+        if int(h[name]) not in _XFORM_CODES:
+            raise FormatError(
+                f"{path!r}: header {name} is {int(h[name])}, not a NIfTI xform code (0–5); "
+                "the header is corrupt — fix it or re-export the file"
+            )
+    vox = float(h["vox_offset"])
+    if not np.isfinite(vox) or vox < 0:
+        raise FormatError(
+            f"{path!r}: header vox_offset is {vox}; it must be a byte offset ≥ 0 — the header "
+            "is corrupt"
+        )
+    slope, inter = float(h["scl_slope"]), float(h["scl_inter"])
+    if np.isinf(slope) or (slope not in (0.0,) and np.isfinite(slope) and np.isinf(inter)):
+        raise FormatError(
+            f"{path!r}: header scl_slope/scl_inter are ({slope}, {inter}); infinite scaling "
+            "is corrupt (use scl_slope 0 or NaN for no scaling)"
+        )
+    uses_pixdim = affine == "qform" or (affine == "best" and int(h["sform_code"]) == 0)
+    if uses_pixdim:
+        pix = [float(v) for v in h["pixdim"]]
+        for i in range(1, min(dim[0], 3) + 1):
+            if not np.isfinite(pix[i]) or pix[i] <= 0:
+                raise GeometryError(
+                    f"{path!r}: header pixdim[{i}] (voxel size along "
+                    f"{'xyz'[i - 1]}) is {pix[i]}, but the geometry comes from pixdim "
+                    "(no sform) and a voxel size must be finite and > 0; fix the header "
+                    "(e.g. nibabel: img.header.set_zooms(...)) or store an sform"
+                )
+
+
+def _human(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{n} bytes"  # pragma: no cover
