@@ -165,8 +165,8 @@ class NiftiArray:
                      if isinstance(k, slice)]
             return np.empty(shape, dtype=self.dtype)
         with self._lock:
-            fobj = self._manager.acquire()
             try:
+                fobj = self._manager.acquire()
                 raw = fileslice(
                     fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
                     order="F",

@@ -32,7 +32,7 @@ MAX_DEFLATE_RATIO = 1032
 each 258-byte match costs at least 2 bits. A gzip file of ``n`` bytes can never expand to
 more than ``MAX_DEFLATE_RATIO * n`` bytes."""
 
-MAX_TASKS = 100_000
+MAX_TASKS = 10_000
 """Most dask chunks a reader creates by default; beyond this, frames are grouped."""
 
 
@@ -205,6 +205,17 @@ def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> N
     if len(raw) < dt.itemsize:
         raise FormatError(f"{path!r} is truncated inside its NIfTI-{version} header")
     h = np.frombuffer(raw[: dt.itemsize], dtype=dt)[0]
+    magic = bytes(h["magic"]).rstrip(b"\x00")
+    if version == 1 and magic not in (b"n+1", b"ni1"):
+        raise FormatError(
+            f"{path!r}: header magic is {magic!r}, not b'n+1' (NIfTI-1); this is not a NIfTI "
+            "file or its header is corrupt"
+        )
+    if version == 2 and not magic.startswith(b"n+2"):
+        raise FormatError(
+            f"{path!r}: header magic is {magic!r}, not b'n+2' (NIfTI-2); this is not a NIfTI "
+            "file or its header is corrupt"
+        )
     dim = [int(v) for v in h["dim"]]
     if not 1 <= dim[0] <= 7:
         raise FormatError(
@@ -245,6 +256,15 @@ def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> N
             "is corrupt (use scl_slope 0 or NaN for no scaling)"
         )
     uses_pixdim = affine == "qform" or (affine == "best" and int(h["sform_code"]) == 0)
+    if uses_pixdim and int(h["qform_code"]) > 0:
+        bcd = np.array([h["quatern_b"], h["quatern_c"], h["quatern_d"]], dtype=np.float64)
+        norm2 = float(bcd @ bcd) if np.all(np.isfinite(bcd)) else np.inf
+        if norm2 > 1.0 + 3 * np.finfo(np.float32).eps:
+            raise GeometryError(
+                f"{path!r}: header quatern_b/c/d {bcd.tolist()} are not part of a unit "
+                "quaternion (b² + c² + d² > 1), so the qform is no rotation; fix the header or "
+                "store an sform"
+            )
     if uses_pixdim:
         pix = [float(v) for v in h["pixdim"]]
         for i in range(1, min(dim[0], 3) + 1):
@@ -258,9 +278,10 @@ def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> N
 
 
 def _human(n: int) -> str:
+    """``"2400 bytes (2.34 KiB)"``: the exact count, and a readable one when large."""
     value = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if value < 1024 or unit == "PiB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.3g} {unit}"
+            return f"{n} bytes" if unit == "bytes" else f"{n} bytes ({value:.3g} {unit})"
         value /= 1024
     return f"{n} bytes"  # pragma: no cover
