@@ -245,7 +245,18 @@ def _load_image(path: str) -> nib.Nifti1Image:
 
 def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
     sform, scode = hdr.get_sform(coded=True)
-    qform, qcode = hdr.get_qform(coded=True)
+    try:
+        qform, qcode = hdr.get_qform(coded=True)
+    except ValueError as exc:  # quatern_b/c/d not part of a unit quaternion
+        if affine == "qform" or not scode:
+            raise GeometryError(f"{path!r}: the qform is invalid ({exc})") from exc
+        warnings.warn(
+            f"{os.path.basename(path)}: the qform is invalid ({exc}) and is ignored; using "
+            "the sform",
+            SpatialXRWarning,
+            stacklevel=4,
+        )
+        qform, qcode = None, 0
     if affine == "sform":
         if not scode:
             raise GeometryError(f"{path!r} has no sform (sform_code 0); use affine='best'")
