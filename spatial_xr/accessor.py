@@ -181,10 +181,37 @@ class SpatialAccessor:
     # ------------------------------------------------------------------ OME-Zarr and pyramids
     # (methods of the OME-Zarr issue go here)
 
-    # ------------------------------------------------------------------ DICOM
-    # (methods of the DICOM issue go here)
+    def pyramid(
+        self,
+        levels: int | None = None,
+        factors: Any = None,
+        method: str | None = None,
+        chunks: Any = None,
+        *,
+        label: bool | None = None,
+    ) -> xr.DataTree:
+        """Multiscale pyramid as a DataTree; see :func:`spatial_xr.ops.pyramid.pyramid`."""
+        from spatial_xr.ops.pyramid import pyramid
 
-    # ------------------------------------------------------------------ ecosystem: converters, napari, plots
+        return pyramid(self._da, levels, factors, method, chunks, label=label)
+
+    def to_ome_zarr(self, path: Any, **kwargs: Any) -> None:
+        """Write OME-Zarr (0.5 or 0.4); see :func:`spatial_xr.io.omezarr.to_ome_zarr`."""
+        from spatial_xr.io.omezarr.write import to_ome_zarr
+
+        to_ome_zarr(self._da, path, **kwargs)
+
+    # ------------------------------------------------------------------ DICOM
+    def to_dicom_series(
+        self, folder: str | os.PathLike[str], *, modality: str = "CT", overwrite: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Write a DICOM series; see :func:`spatial_xr.io.dicom.write.write_dicom_series`."""
+        from spatial_xr.io.dicom.write import write_dicom_series
+
+        write_dicom_series(self._da, folder, modality=modality, overwrite=overwrite, **kwargs)
+
+    # ------------------------------------------------------- ecosystem: converters, napari, plots
     # (methods of the ecosystem issue go here)
 
     # ------------------------------------------------------------------ display

@@ -187,7 +187,9 @@ class NiftiArray:
                     f"{exc}); the file is truncated or corrupt, or changed after it was "
                     "opened — re-export or re-download it"
                 ) from exc
-        arr = np.asarray(raw).T
+        kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
+                if isinstance(k, slice)]
+        arr = np.asarray(raw).T.reshape(kept)  # fileslice gives (1,) for all-integer keys
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
         if arr.dtype.byteorder not in ("=", "|"):
@@ -196,7 +198,7 @@ class NiftiArray:
             arr = arr.astype(self.dtype) * self.dtype.type(self.slope) + self.dtype.type(
                 self.inter
             )
-        return np.ascontiguousarray(arr, dtype=self.dtype)
+        return np.asarray(arr, dtype=self.dtype, order="C")  # keeps 0-d results 0-d
 
 
 def _split_fancy(

@@ -47,7 +47,8 @@ def test_nibabel_files_geometry_and_values(nibabel_data: Path, name: str) -> Non
     np.testing.assert_allclose(ours, nibabel_lps_points(ref, ijk), atol=1e-4)
     expected = np.asanyarray(ref.dataobj).T
     np.testing.assert_allclose(da.values, expected, rtol=1e-6)
-    assert da.dtype == (np.float32 if expected.dtype.kind == "f" else expected.dtype.newbyteorder("="))
+    native = expected.dtype.newbyteorder("=")
+    assert da.dtype == (np.float32 if expected.dtype.kind == "f" else native)
 
 
 @pytest.mark.parametrize("name", NIBABEL_FILES[:4])
@@ -192,7 +193,8 @@ def test_chunks_are_honoured(nibabel_data: Path) -> None:
     assert da.data.chunks[1] == (20, 20, 1)
     gz = spatial_xr.open_image(nibabel_data / "example4d.nii.gz")
     assert gz.data.chunksize == (1, 24, 96, 128)
-    np.testing.assert_array_equal(da.values, spatial_xr.open_image(nibabel_data / "anatomical.nii").values)
+    whole = spatial_xr.open_image(nibabel_data / "anatomical.nii")
+    np.testing.assert_array_equal(da.values, whole.values)
 
 
 def test_orientation_on_open(nibabel_data: Path) -> None:
@@ -264,7 +266,7 @@ def test_open_reads_no_pixels_and_crop_reads_only_its_slices(
     one_gigabyte_nii: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def counting_open(path: str) -> CountingFile:
-        return CountingFile(open(path, "rb"))  # noqa: SIM115
+        return CountingFile(open(path, "rb"))
 
     monkeypatch.setattr(nifti_mod, "open_file", counting_open)
     CountingFile.total = 0
@@ -411,3 +413,14 @@ def test_bad_names_and_dims(tmp_path: Path) -> None:
     extra = da.expand_dims(q=2)
     with pytest.raises(spatial_xr.SpatialXRError, match="'q'"):
         extra.spatial.to_nifti(tmp_path / "q.nii")
+
+
+def test_integer_and_fancy_indexing(nibabel_data: Path) -> None:
+    da = spatial_xr.open_image(nibabel_data / "anatomical.nii", chunks={"z": 7})
+    ref = np.asanyarray(nib.load(nibabel_data / "anatomical.nii").dataobj).T
+    assert da.isel(z=14, y=26, x=5).values.shape == ()
+    assert int(da.isel(z=14, y=26, x=5)) == ref[14, 26, 5]
+    np.testing.assert_array_equal(da.isel(z=[1, 20, 3], x=4).values, ref[[1, 20, 3]][:, :, 4])
+    np.testing.assert_array_equal(da.isel(z=[1, 5, 3], y=[0, 7], x=slice(2, 30, 3)).values,
+                                  ref[[1, 5, 3]][:, [0, 7]][:, :, 2:30:3])
+    np.testing.assert_array_equal(da.isel(z=slice(None, None, -2)).values, ref[::-2])
