@@ -20,6 +20,7 @@ from spatial_xr.errors import FormatError, GeometryError
 __all__ = [
     "MAX_DEFLATE_RATIO",
     "MAX_TASKS",
+    "check_dicom_frame",
     "check_nifti_file",
     "check_nifti_header",
     "declared_nbytes",
@@ -56,7 +57,7 @@ def require_data_fits(
     nbytes: int,
     *,
     compressed: bool,
-    what: str = "voxel data",
+    what: str = "voxel data (header dims × datatype)",
 ) -> None:
     """Refuse a file whose header declares more data than the file can hold.
 
@@ -85,14 +86,14 @@ def require_data_fits(
         most = size * MAX_DEFLATE_RATIO
         if need > most:
             raise FormatError(
-                f"{path!r} declares {_human(nbytes)} of {what} (header dims × datatype) but a "
+                f"{path!r} declares {_human(nbytes)} of {what} but a "
                 f"compressed file of {size} bytes can hold at most {_human(most)}; the header "
                 "dims or datatype are wrong, or the file is truncated — re-export it"
             )
     elif size < need:
         raise FormatError(
             f"{path!r} is truncated or its header lies: it declares {_human(nbytes)} of {what} "
-            f"at offset {offset} (header dims × datatype) but the file has only {size} bytes; "
+            f"at offset {offset} but the file has only {size} bytes; "
             "re-export or re-download it"
         )
 
@@ -109,6 +110,8 @@ def frames_per_chunk(n_frames: int, chunks_per_frame: int, max_tasks: int = MAX_
 
 _NIFTI_SIZES = {348: 1, 540: 2}
 _XFORM_CODES = range(6)  # NIFTI_XFORM_UNKNOWN … NIFTI_XFORM_TEMPLATE_OTHER
+_SPACE_UNITS = (0, 1, 2, 3)  # unknown, meter, mm, micron
+_TIME_UNITS = (0, 8, 16, 24, 32, 40, 48)  # unknown, sec, msec, usec, Hz, ppm, rad/s
 
 
 def _nifti_dtypes() -> dict[int, Any]:
@@ -243,6 +246,12 @@ def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> N
                 f"{path!r}: header {name} is {int(h[name])}, not a NIfTI xform code (0–5); "
                 "the header is corrupt — fix it or re-export the file"
             )
+    units = int(h["xyzt_units"])
+    if units % 8 not in _SPACE_UNITS or units - units % 8 not in _TIME_UNITS:
+        raise FormatError(
+            f"{path!r}: header xyzt_units is {units}, not a NIfTI space + time unit code; "
+            "the header is corrupt"
+        )
     vox = float(h["vox_offset"])
     if not np.isfinite(vox) or vox < 0:
         raise FormatError(
@@ -275,6 +284,50 @@ def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> N
                     "(no sform) and a voxel size must be finite and > 0; fix the header "
                     "(e.g. nibabel: img.header.set_zooms(...)) or store an sform"
                 )
+
+
+_BITS_ALLOCATED = (1, 8, 16, 32, 64)
+
+
+def check_dicom_frame(frame: Any) -> None:
+    """Refuse a DICOM file whose header lies about its pixels, before anything is read.
+
+    Parameters
+    ----------
+    frame : FrameHeader
+        Header of (the first frame of) one file.
+
+    Raises
+    ------
+    FormatError
+        Rows or Columns < 1, BitsAllocated not 1/8/16/32/64, BitsStored > BitsAllocated,
+        non-finite RescaleSlope/RescaleIntercept, or uncompressed pixel data shorter than
+        Rows × Columns × SamplesPerPixel × NumberOfFrames × BitsAllocated declare.
+    """
+    path = frame.path
+    if frame.rows < 1 or frame.cols < 1:
+        raise FormatError(
+            f"{path!r} declares Rows × Columns = {frame.rows} × {frame.cols}; an image needs at "
+            "least one row and column — the file is corrupt"
+        )
+    if frame.bits_allocated not in _BITS_ALLOCATED:
+        raise FormatError(
+            f"{path!r} declares BitsAllocated {frame.bits_allocated}, not one of "
+            f"{_BITS_ALLOCATED}; the file is corrupt"
+        )
+    if not (np.isfinite(frame.slope) and np.isfinite(frame.intercept)):
+        raise FormatError(
+            f"{path!r} has RescaleSlope/RescaleIntercept ({frame.slope}, {frame.intercept}); "
+            "they must be finite numbers — the file is corrupt"
+        )
+    if frame.pixel_offset >= 0:  # uncompressed pixel data: its size is known exactly
+        per_frame = declared_nbytes((frame.rows, frame.cols, max(1, frame.samples)), 1)
+        nbytes = per_frame * max(1, frame.n_frames) * frame.bits_allocated // 8
+        require_data_fits(
+            path, frame.pixel_offset + 8, nbytes, compressed=False,
+            what="pixel data (Rows × Columns × SamplesPerPixel × NumberOfFrames × "
+            "BitsAllocated)",
+        )
 
 
 def _human(n: int) -> str:
