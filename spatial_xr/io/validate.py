@@ -20,6 +20,7 @@ from spatial_xr.errors import FormatError, GeometryError
 __all__ = [
     "MAX_DEFLATE_RATIO",
     "MAX_TASKS",
+    "CheckedReads",
     "check_dicom_frame",
     "check_nifti_file",
     "check_nifti_header",
@@ -328,6 +329,40 @@ def check_dicom_frame(frame: Any) -> None:
             what="pixel data (Rows × Columns × SamplesPerPixel × NumberOfFrames × "
             "BitsAllocated)",
         )
+
+
+class CheckedReads:
+    """Wrap an array-like (e.g. a ``zarr.Array``) so that a failure while reading a chunk
+    (a corrupt or truncated chunk, a codec error) raises :class:`FormatError` naming the
+    source, also inside a dask task. Pickles when the wrapped array does.
+
+    Parameters
+    ----------
+    array : array-like
+        Has ``shape``, ``dtype``, ``ndim`` and ``__getitem__``.
+    source : str
+        Where the data come from, for messages (never includes credentials).
+    """
+
+    def __init__(self, array: Any, source: str) -> None:
+        self.array = array
+        self.source = source
+        self.shape = tuple(array.shape)
+        self.dtype = array.dtype
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> Any:
+        from spatial_xr.errors import SpatialXRError
+
+        try:
+            return self.array[key]
+        except (SpatialXRError, MemoryError):
+            raise
+        except Exception as exc:
+            raise FormatError(
+                f"could not read a chunk of {self.source} ({type(exc).__name__}: {exc}); the "
+                "chunk is corrupt or truncated — re-write or re-copy the store"
+            ) from exc
 
 
 def _human(n: int) -> str:
