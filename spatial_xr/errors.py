@@ -20,6 +20,7 @@ __all__ = [
     "MixedGeometryError",
     "OverwriteError",
     "PathNotFoundError",
+    "RemoteAccessError",
     "SeriesSelectionError",
     "SliceSpacingError",
     "SpatialXRError",
@@ -127,3 +128,8 @@ class UnitError(SpatialXRError, ValueError):
 
 class UnsupportedOptionError(SpatialXRError, ValueError):
     """An option's value is unknown or conflicts with the data (e.g. averaging labels)."""
+
+
+class RemoteAccessError(SpatialXRError, OSError):
+    """A remote store (``s3://``, ``gs://``, ``https://``, …) could not be reached or read;
+    the message names the URL (never the credentials)."""

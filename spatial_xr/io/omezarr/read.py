@@ -19,7 +19,12 @@ import zarr
 import zarr.errors
 
 from spatial_xr.coords import assign_grid
-from spatial_xr.errors import DimensionError, FormatError, PathNotFoundError
+from spatial_xr.errors import (
+    DimensionError,
+    FormatError,
+    PathNotFoundError,
+    RemoteAccessError,
+)
 from spatial_xr.io.omezarr.metadata import (
     LENGTH_UNITS,
     MultiscaleMeta,
@@ -64,6 +69,13 @@ def _open_group(target: StoreTarget, storage_options: dict[str, Any] | None) -> 
         raise FormatError(
             f"{describe(target)} has unreadable Zarr metadata ({type(exc).__name__}: {exc}); "
             "the store is corrupt"
+        ) from exc
+    except Exception as exc:
+        if not isinstance(target, str) or "://" not in target:
+            raise
+        raise RemoteAccessError(
+            f"could not read {describe(target)} ({type(exc).__name__}: {exc}); check the URL, "
+            "the network and the credentials in storage_options"
         ) from exc
 
 
