@@ -10,6 +10,7 @@ write has completed.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +47,27 @@ def _read_values(path: Path) -> np.ndarray:
     return np.asarray(spatial_xr.open_image(path).values)
 
 
+def _dicom_write(da: Any, path: Path, overwrite: bool = False) -> None:
+    from spatial_xr.io.dicom import write_dicom_series
+
+    write_dicom_series(da, path, overwrite=overwrite)
+
+
+def _omezarr_write(version: str) -> Callable[..., None]:
+    def write(da: Any, path: Path, overwrite: bool = False) -> None:
+        from spatial_xr.io.omezarr.write import to_ome_zarr
+
+        to_ome_zarr(da, path, version=version, pyramid=False, chunks=4, overwrite=overwrite)
+
+    return write
+
+
 WRITERS = [
     Writer("nifti", "out.nii", _nifti_write, _read_values),
     Writer("nifti-gz", "out.nii.gz", _nifti_write, _read_values),
+    Writer("dicom", "series", _dicom_write, _read_values),
+    Writer("omezarr-0.5", "out.ome.zarr", _omezarr_write("0.5"), _read_values),
+    Writer("omezarr-0.4", "out04.ome.zarr", _omezarr_write("0.4"), _read_values),
 ]
 
 
@@ -101,7 +120,8 @@ def test_disk_full_mid_write_leaves_nothing(writer: Writer, tmp_path: Path,
     before = listing(folder)
     with disk_full_after(folder, int(total * fraction)), pytest.raises(OSError) as info:
         writer.write(image(good_data()), folder / writer.dest)
-    assert info.value.errno == errno.ENOSPC
+    # pydicom re-raises write errors as a plain OSError that keeps only the message
+    assert info.value.errno == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(info.value)
     _expect_clean(folder, before)
 
 
