@@ -176,7 +176,44 @@ class SpatialAccessor:
         write_nifti(self._da, path, overwrite=overwrite, **kwargs)
 
     # ------------------------------------------------------------------ ops: crop, resample, sample
-    # (methods of the crop/resample issue go here)
+    def crop(self, lower: Any = None, upper: Any = None, **kwargs: Any) -> xr.DataArray:
+        """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``).
+
+        See :func:`spatial_xr.ops.crop.crop`.
+        """
+        from spatial_xr.ops.crop import crop
+
+        return crop(self._da, lower, upper, **kwargs)
+
+    def crop_centered(self, center: Any, size_mm: Any = None, shape: Any = None,
+                      **kwargs: Any) -> xr.DataArray | list[xr.DataArray]:
+        """Fixed-shape patch(es) centred on world point(s).
+
+        See :func:`spatial_xr.ops.crop.crop_centered`.
+        """
+        from spatial_xr.ops.crop import crop_centered
+
+        return crop_centered(self._da, center, size_mm, shape, **kwargs)
+
+    def resample(self, spacing: Any = None, shape: Any = None, grid: Grid | None = None,
+                 like: xr.DataArray | None = None, **kwargs: Any) -> xr.DataArray:
+        """Resample onto a target grid (lazy, out-of-core).
+
+        See :func:`spatial_xr.ops.resample.resample`.
+        """
+        from spatial_xr.ops.resample import resample
+
+        return resample(self._da, spacing, shape, grid, like, **kwargs)
+
+    def sample(self, points: ArrayLike, interpolation: str = "linear",
+               **kwargs: Any) -> xr.DataArray:
+        """Values at world points (N × n, LPS mm, x, y, z).
+
+        See :func:`spatial_xr.ops.sample.sample`.
+        """
+        from spatial_xr.ops.sample import sample
+
+        return sample(self._da, points, interpolation, **kwargs)
 
     # ------------------------------------------------------------------ OME-Zarr and pyramids
     # (methods of the OME-Zarr issue go here)

@@ -19,6 +19,7 @@ __all__ = [
     "IrregularGridError",
     "MixedGeometryError",
     "OverwriteError",
+    "ParameterError",
     "PathNotFoundError",
     "RemoteAccessError",
     "SeriesSelectionError",
@@ -106,6 +107,10 @@ def require(module: str, extra: str) -> object:
         ) from exc
 
 
+class ParameterError(SpatialXRError, ValueError):
+    """An argument has an invalid value or a combination of arguments conflicts."""
+
+
 class SliceSpacingError(IrregularGridError):
     """DICOM slices are unevenly spaced or a slice is missing (a gap in the series)."""
 
@@ -126,7 +131,7 @@ class UnitError(SpatialXRError, ValueError):
     """A unit name is unknown, or two units cannot be converted into each other."""
 
 
-class UnsupportedOptionError(SpatialXRError, ValueError):
+class UnsupportedOptionError(ParameterError):
     """An option's value is unknown or conflicts with the data (e.g. averaging labels)."""
 
 

@@ -134,7 +134,8 @@ CASES = [
          FormatError, r"declares 8589672450000 bytes \(7.81 TiB\) of pixel data"),
     Case("bits_allocated_12", series(mutate=set_tags(BitsAllocated=12)), FormatError,
          r"BitsAllocated 12"),
-    Case("rows_zero", series(mutate=set_tags(Rows=0)), FormatError, r"Rows × Columns = 0 × 5"),
+    Case("rows_zero", series(mutate=set_tags(Rows=0)), FormatError,
+         r"no DICOM image found"),  # a file with no rows holds no image: skipped
     Case("rescale_slope_nan", series(mutate=set_tags(RescaleSlope="nan")), FormatError,
          r"RescaleSlope/RescaleIntercept \(nan"),
     Case("empty_folder", _folder_of({}), FormatError, r"no DICOM image found"),
