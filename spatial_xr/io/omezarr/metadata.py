@@ -211,10 +211,16 @@ def _axis(raw: Any, version: str) -> AxisMeta:
         return AxisMeta(name=name, type=kind)
     if not isinstance(raw, Mapping) or "name" not in raw:
         raise FormatError(f"OME-NGFF {version} axis entries need a 'name'; got {raw!r}")
+    for key in ("name", "type", "unit"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise FormatError(
+                f"OME-NGFF {version} axis {key!r} must be a string; got {raw!r}"
+            )
     orientation = raw.get("orientation")
     label = None
     if isinstance(orientation, Mapping) and orientation.get("type", "anatomical") == "anatomical":
         label = orientation.get("value")
+        label = label if isinstance(label, str) else None
     return AxisMeta(
         name=str(raw["name"]),
         type=raw.get("type"),
