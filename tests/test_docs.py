@@ -20,4 +20,4 @@ def test_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for i, code in enumerate(BLOCK.findall(page.read_text())):
-        exec(compile(code, f"{page.name}[block {i}]", "exec"), namespace)  # noqa: S102
+        exec(compile(code, f"{page.name}[block {i}]", "exec"), namespace)
