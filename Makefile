@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/spatial-xr demo $(OUT)
 
 lint:
-	$(BIN)/ruff check spatial_xr tests benchmarks
+	$(BIN)/ruff check .
 
 pytest:
 	$(BIN)/python -m pytest -n 2 --dist loadfile
