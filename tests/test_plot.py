@@ -13,7 +13,7 @@ from spatial_xr.errors import DimensionError
 from spatial_xr.plot import orthogonal_slice
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 A = np.array([0.7, -1.3, 2.1])  # a linear function of world position: f(P) = A·P + 5
 
