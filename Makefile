@@ -28,7 +28,7 @@ pytest:
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 docs:
-	$(BIN)/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 test: install-test
 	$(MAKE) lint
