@@ -117,10 +117,7 @@ def _write(da: Any, out: str, fmt: OutputFormat, pyramid: bool, overwrite: bool)
             raise SpatialXRError("--pyramid needs the OME-Zarr output format")
         da.spatial.to_nifti(out, overwrite=overwrite)
         return
-    if pyramid:
-        da.spatial.to_ome_zarr(out, pyramid=True, overwrite=overwrite)
-    else:
-        da.spatial.to_ome_zarr(out, overwrite=overwrite)
+    da.spatial.to_ome_zarr(out, pyramid=pyramid, overwrite=overwrite)
 
 
 def process_one(
