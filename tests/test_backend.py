@@ -116,3 +116,24 @@ def test_engine_name_is_registered(oblique_nifti: Path):
     assert "spatial" in xr.backends.list_engines()
     auto = xr.open_dataarray(oblique_nifti)
     assert auto.spatial.grid.isclose(da.spatial.grid, atol=0)
+
+
+def test_open_datatree_reads_an_ome_zarr_pyramid(tmp_path: Path):
+    pytest.importorskip("spatial_xr.io.omezarr", reason="OME-Zarr reader not present")
+    c, s = np.cos(0.4), np.sin(0.4)
+    da = spatial_xr.from_array(
+        np.arange(8 * 16 * 16, dtype=np.uint16).reshape(8, 16, 16), spacing=(2.0, 0.5, 0.5),
+        origin=(1.0, 2.0, 3.0), direction=[[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    path = tmp_path / "img.ome.zarr"
+    da.spatial.to_ome_zarr(path, pyramid=True)
+    assert can_open(path)
+    tree = xr.open_datatree(path, engine=ENGINE)
+    levels = [name for name in tree.children if name.startswith("scale")]
+    assert levels[0] == "scale0" and len(levels) >= 2
+    level0 = tree["scale0"].to_dataset()["image"]
+    assert level0.spatial.grid.isclose(da.spatial.grid, atol=1e-9)
+    np.testing.assert_array_equal(level0.values, da.values)
+    groups = ENGINE().open_groups_as_dict(path)
+    assert "/scale0" in groups
+    single = xr.open_dataarray(path, engine=ENGINE)
+    assert single.spatial.grid.isclose(da.spatial.grid, atol=1e-9)

@@ -119,3 +119,22 @@ def test_cli_batch_on_the_cluster(inputs: Path, tmp_path: Path, client,
     captured = capsys.readouterr()
     assert code == 1  # a failed input makes the exit status non-zero
     assert "broken.nii.gz" in captured.out
+
+
+def test_ome_zarr_pyramid_with_resampling_is_byte_identical(inputs: Path, tmp_path: Path,
+                                                           client):
+    pytest.importorskip("spatial_xr.io.omezarr", reason="OME-Zarr writer not present")
+    pytest.importorskip("spatial_xr.ops.resample", reason="resampling not present")
+    pattern = str(inputs / "case[01].nii.gz")
+    kw = {"spacing": 1.5, "pyramid": True, "fmt": "ome-zarr", "progress": False}
+    single = run_batch(pattern, tmp_path / "single", scheduler=None, **kw)
+    multi = run_batch(pattern, tmp_path / "multi", scheduler=client, **kw)
+    assert not single.failures and not multi.failures
+    a, b = _tree_bytes(tmp_path / "single"), _tree_bytes(tmp_path / "multi")
+    assert len(a) > 4 and a == b
+    out = spatial_xr.open_image(tmp_path / "multi" / "case1.ome.zarr")
+    src = spatial_xr.open_image(inputs / "case1.nii.gz")
+    assert out.spatial.spacing == {"z": 1.5, "y": 1.5, "x": 1.5}
+    np.testing.assert_allclose(out.spatial.direction, src.spatial.direction, atol=1e-6)
+    tree = spatial_xr.open_multiscale(tmp_path / "multi" / "case1.ome.zarr")
+    assert len([n for n in tree.children if n.startswith("scale")]) >= 2

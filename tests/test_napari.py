@@ -152,3 +152,20 @@ def test_manifest_is_valid_and_points_at_the_reader():
     assert command.python_name == "spatial_xr.napari:napari_get_reader"
     assert reader.accepts_directories
     assert "*.nii.gz" in reader.filename_patterns
+
+
+def test_reader_plugin_opens_ome_zarr_as_multiscale(tmp_path: Path):
+    pytest.importorskip("spatial_xr.io.omezarr", reason="OME-Zarr reader not present")
+    da = spatial_xr.from_array(np.random.default_rng(3).random((8, 32, 32)).astype(np.float32),
+                               spacing=(2.0, 0.5, 0.5), origin=(4.0, -3.0, 9.0),
+                               direction=DIRECTIONS["oblique-det-1"])
+    path = tmp_path / "img.ome.zarr"
+    da.spatial.to_ome_zarr(path, pyramid=True)
+    reader = napari_get_reader(str(path))
+    assert reader is not None
+    [(data, kwargs, _)] = reader(str(path))
+    assert kwargs["multiscale"] is True and len(data) >= 2
+    layer = napari_components.ViewerModel().add_image(data, **kwargs)
+    ref = da.spatial.to_sitk()
+    np.testing.assert_allclose(layer.data_to_world([5, 20, 7]),
+                               ref.TransformIndexToPhysicalPoint((7, 20, 5))[::-1], atol=1e-9)
