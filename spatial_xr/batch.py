@@ -111,13 +111,15 @@ def _resample(da: Any, spacing: float | tuple[float, ...] | None) -> Any:
     return da.spatial.resample(spacing=spacing)
 
 
-def _write(da: Any, out: str, fmt: OutputFormat, pyramid: bool, overwrite: bool) -> None:
+def _write(da: Any, out: str, fmt: OutputFormat, pyramid: bool, overwrite: bool,
+           levels: int | None = None) -> None:
     if fmt == "nifti":
         if pyramid:
             raise SpatialXRError("--pyramid needs the OME-Zarr output format")
         da.spatial.to_nifti(out, overwrite=overwrite)
         return
-    da.spatial.to_ome_zarr(out, pyramid=pyramid, overwrite=overwrite)
+    extra = {"levels": levels} if pyramid and levels is not None else {}
+    da.spatial.to_ome_zarr(out, pyramid=pyramid, overwrite=overwrite, **extra)
 
 
 def process_one(
@@ -126,6 +128,7 @@ def process_one(
     *,
     spacing: float | tuple[float, ...] | None = None,
     pyramid: bool = False,
+    levels: int | None = None,
     fmt: OutputFormat = "ome-zarr",
     overwrite: bool = False,
     open_kwargs: dict[str, Any] | None = None,
@@ -144,7 +147,7 @@ def process_one(
     try:
         with dask.config.set(scheduler="synchronous"):
             da = spatial_xr.open_image(path, **(open_kwargs or {}))
-            _write(_resample(da, spacing), out, fmt, pyramid, overwrite)
+            _write(_resample(da, spacing), out, fmt, pyramid, overwrite, levels)
     except Exception as exc:
         detail = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, SpatialXRError | OSError | ValueError):
@@ -208,6 +211,7 @@ def run_batch(
     *,
     spacing: float | tuple[float, ...] | None = None,
     pyramid: bool = False,
+    levels: int | None = None,
     fmt: OutputFormat = "ome-zarr",
     scheduler: Any = "local",
     n_workers: int = 2,
@@ -230,6 +234,8 @@ def run_batch(
         writing; ``None`` keeps the grid.
     pyramid : bool
         Write a multiscale pyramid (OME-Zarr only).
+    levels : int, optional
+        Pyramid levels including level 0 (default: until a level fits in one chunk).
     fmt : {"ome-zarr", "nifti"}
         Output format (``.nii`` is written uncompressed so that outputs are byte-stable).
     scheduler : "local", str, distributed.Client or None
@@ -265,7 +271,8 @@ def run_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     clashes = _check_names(paths, fmt)
     todo = [p for p in paths if p not in clashes]
-    kw = {"spacing": spacing, "pyramid": pyramid, "fmt": fmt, "overwrite": overwrite,
+    kw = {"spacing": spacing, "pyramid": pyramid, "levels": levels, "fmt": fmt,
+          "overwrite": overwrite,
           "open_kwargs": open_kwargs}
     update = _progress(len(todo), progress)
     start = time.perf_counter()
@@ -328,6 +335,8 @@ def add_cli_arguments(p: Any) -> None:
     p.add_argument("--spacing", type=float, nargs="+", default=None,
                    help="resample to this spacing in mm (one value, or one per spatial dim)")
     p.add_argument("--pyramid", action="store_true", help="write a multiscale pyramid")
+    p.add_argument("--levels", type=int, default=None,
+                   help="pyramid levels including level 0 (default: until one chunk)")
     p.add_argument("--format", dest="fmt", choices=["ome-zarr", "nifti"], default="ome-zarr",
                    help="output format (default ome-zarr)")
     p.add_argument("--scheduler", default="local",
@@ -345,6 +354,7 @@ def run_cli(args: Any) -> int:
         spacing = args.spacing[0] if len(args.spacing) == 1 else tuple(args.spacing)
     scheduler = None if str(args.scheduler).lower() == "none" else args.scheduler
     report = run_batch(args.inputs, args.output_dir, spacing=spacing, pyramid=args.pyramid,
+                       levels=args.levels,
                        fmt=args.fmt, scheduler=scheduler, n_workers=args.workers,
                        overwrite=args.overwrite, progress=not args.no_progress)
     print(report.summary())
