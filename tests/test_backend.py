@@ -137,3 +137,20 @@ def test_open_datatree_reads_an_ome_zarr_pyramid(tmp_path: Path):
     assert "/scale0" in groups
     single = xr.open_dataarray(path, engine=ENGINE)
     assert single.spatial.grid.isclose(da.spatial.grid, atol=1e-9)
+
+
+def test_dicom_series_through_the_engine_matches_simpleitk():
+    pytest.importorskip("spatial_xr.io.dicom", reason="DICOM reader not present")
+    folder = Path(pydicom.data.get_testdata_file("DICOMDIR")).parent / "98892001" / "CT5N"
+    assert ENGINE().guess_can_open(folder)
+    da = xr.open_dataarray(folder, engine=ENGINE)
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder)))
+    ref = reader.Execute()
+    assert da.sizes["z"] == ref.GetSize()[2]
+    last = (ref.GetSize()[0] - 1, ref.GetSize()[1] - 1, ref.GetSize()[2] - 1)
+    for ijk in [(0, 0, 0), last]:
+        np.testing.assert_allclose(
+            da.spatial.index_to_world({"x": ijk[0], "y": ijk[1], "z": ijk[2]}),
+            ref.TransformIndexToPhysicalPoint(ijk), atol=1e-3)
+    np.testing.assert_array_equal(da.values, sitk.GetArrayFromImage(ref))

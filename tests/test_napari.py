@@ -169,3 +169,18 @@ def test_reader_plugin_opens_ome_zarr_as_multiscale(tmp_path: Path):
     ref = da.spatial.to_sitk()
     np.testing.assert_allclose(layer.data_to_world([5, 20, 7]),
                                ref.TransformIndexToPhysicalPoint((7, 20, 5))[::-1], atol=1e-9)
+
+
+def test_reader_plugin_opens_a_dicom_series():
+    pytest.importorskip("spatial_xr.io.dicom", reason="DICOM reader not present")
+    folder = Path(pydicom.data.get_testdata_file("DICOMDIR")).parent / "98892001" / "CT5N"
+    reader = napari_get_reader(str(folder))
+    assert reader is not None
+    [(data, kwargs, _)] = reader(str(folder))
+    layer = napari_components.ViewerModel().add_image(data, **kwargs)
+    series = sitk.ImageSeriesReader()
+    series.SetFileNames(series.GetGDCMSeriesFileNames(str(folder)))
+    ref = series.Execute()
+    k = ref.GetSize()[2] - 1
+    np.testing.assert_allclose(layer.data_to_world([k, 100, 50]),
+                               ref.TransformIndexToPhysicalPoint((50, 100, k))[::-1], atol=1e-3)
