@@ -1,4 +1,8 @@
-"""Every ``python`` code block in docs/ runs (blocks of a page share one namespace)."""
+"""Every ``python`` code block in docs/ runs (blocks of a page share one namespace).
+
+Blocks fenced as ``py`` are illustrations that need something CI lacks (a remote server,
+credentials) and are not run.
+"""
 
 from __future__ import annotations
 
