@@ -189,14 +189,9 @@ class SpatialBackendEntrypoint(BackendEntrypoint):
         reader_kwargs: dict[str, Any] | None = None,
     ) -> xr.DataTree:
         """Open an OME-Zarr pyramid as a DataTree (nodes ``scale0``, ``scale1``, …)."""
-        import spatial_xr
+        from spatial_xr.io.omezarr import open_multiscale
 
         path = _path_of(filename_or_obj)
-        open_multiscale = getattr(spatial_xr, "open_multiscale", None)
-        if open_multiscale is None:  # pragma: no cover - the OME-Zarr reader ships with us
-            from spatial_xr.errors import DependencyError
-
-            raise DependencyError("this spatial_xr has no OME-Zarr pyramid reader")
         tree = open_multiscale(path, **(reader_kwargs or {}))
         if drop_variables is not None:
             tree = tree.map_over_datasets(lambda ds: _drop(ds, drop_variables))

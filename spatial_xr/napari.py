@@ -78,14 +78,15 @@ def napari_world_affine(da: xr.DataArray) -> tuple[np.ndarray, list[str], list[s
 
 
 def to_napari(
-    da: xr.DataArray, *, name: str | None = None, **layer_kwargs: Any
+    da: xr.DataArray | xr.DataTree, *, name: str | None = None, **layer_kwargs: Any
 ) -> tuple[Any, dict[str, Any]]:
     """Layer data and keyword arguments for ``viewer.add_image(data, **kwargs)``.
 
     Parameters
     ----------
-    da : xarray.DataArray
-        Image with spatial dims, optionally ``t`` and ``c`` (any order).
+    da : xarray.DataArray or xarray.DataTree
+        Image with spatial dims, optionally ``t`` and ``c`` (any order); a pyramid
+        DataTree gives a multiscale layer (see :func:`to_napari_multiscale`).
     name : str, optional
         Layer name (default: ``da.name``).
     **layer_kwargs
@@ -104,6 +105,8 @@ def to_napari(
     DimensionError
         Dims other than ``t, c, z, y, x``.
     """
+    if isinstance(da, xr.DataTree):
+        return to_napari_multiscale(da, name=name, **layer_kwargs)
     unknown = [str(d) for d in da.dims if d not in ("t", "c", "z", "y", "x")]
     if unknown:
         raise DimensionError(
@@ -130,7 +133,9 @@ def to_napari(
 
 def _levels(tree: xr.DataTree) -> list[xr.DataArray]:
     levels: list[xr.DataArray] = []
-    for child in tree.children.values():
+    names = sorted(tree.children, key=lambda n: (not n.startswith("scale"),
+                                                 int(n[5:]) if n[5:].isdigit() else 0, n))
+    for child in (tree.children[n] for n in names):
         ds = child.to_dataset()
         if len(ds.data_vars) == 0:
             continue
@@ -163,7 +168,7 @@ def _open_layers(path: str) -> list[LayerData]:
     import spatial_xr
     from spatial_xr.backend import _is_ome_zarr
 
-    if _is_ome_zarr(path) and hasattr(spatial_xr, "open_multiscale"):
+    if _is_ome_zarr(path):
         tree = spatial_xr.open_multiscale(path)
         data, kwargs = to_napari_multiscale(tree, name=os.path.basename(path.rstrip("/")))
         return [(data, kwargs, "image")]

@@ -119,7 +119,6 @@ def test_engine_name_is_registered(oblique_nifti: Path):
 
 
 def test_open_datatree_reads_an_ome_zarr_pyramid(tmp_path: Path):
-    pytest.importorskip("spatial_xr.io.omezarr", reason="OME-Zarr reader not present")
     c, s = np.cos(0.4), np.sin(0.4)
     da = spatial_xr.from_array(
         np.arange(8 * 16 * 16, dtype=np.uint16).reshape(8, 16, 16), spacing=(2.0, 0.5, 0.5),
@@ -140,7 +139,6 @@ def test_open_datatree_reads_an_ome_zarr_pyramid(tmp_path: Path):
 
 
 def test_dicom_series_through_the_engine_matches_simpleitk():
-    pytest.importorskip("spatial_xr.io.dicom", reason="DICOM reader not present")
     folder = Path(pydicom.data.get_testdata_file("DICOMDIR")).parent / "98892001" / "CT5N"
     assert ENGINE().guess_can_open(folder)
     da = xr.open_dataarray(folder, engine=ENGINE)

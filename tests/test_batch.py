@@ -123,8 +123,6 @@ def test_cli_batch_on_the_cluster(inputs: Path, tmp_path: Path, client,
 
 def test_ome_zarr_pyramid_with_resampling_is_byte_identical(inputs: Path, tmp_path: Path,
                                                            client):
-    pytest.importorskip("spatial_xr.io.omezarr", reason="OME-Zarr writer not present")
-    pytest.importorskip("spatial_xr.ops.resample", reason="resampling not present")
     pattern = str(inputs / "case[01].nii.gz")
     kw = {"spacing": 1.5, "pyramid": True, "levels": 2, "fmt": "ome-zarr", "progress": False}
     single = run_batch(pattern, tmp_path / "single", scheduler=None, **kw)

@@ -103,6 +103,7 @@ def test_multiscale_level0_exact_and_levels_have_napari_placement(viewer):
                                   "/scale1": coarse.to_dataset(name="image")})
     data, kwargs = to_napari_multiscale(tree)
     assert kwargs["multiscale"] is True and len(data) == 2
+    assert to_napari(tree)[1]["multiscale"] is True
     layer = viewer.add_image(data, **kwargs)
     try:
         np.testing.assert_allclose(layer.downsample_factors[1], [1, 2, 2])
@@ -155,7 +156,6 @@ def test_manifest_is_valid_and_points_at_the_reader():
 
 
 def test_reader_plugin_opens_ome_zarr_as_multiscale(tmp_path: Path):
-    pytest.importorskip("spatial_xr.io.omezarr", reason="OME-Zarr reader not present")
     da = spatial_xr.from_array(np.random.default_rng(3).random((8, 32, 32)).astype(np.float32),
                                spacing=(2.0, 0.5, 0.5), origin=(4.0, -3.0, 9.0),
                                direction=DIRECTIONS["oblique-det-1"])
@@ -172,7 +172,6 @@ def test_reader_plugin_opens_ome_zarr_as_multiscale(tmp_path: Path):
 
 
 def test_reader_plugin_opens_a_dicom_series():
-    pytest.importorskip("spatial_xr.io.dicom", reason="DICOM reader not present")
     folder = Path(pydicom.data.get_testdata_file("DICOMDIR")).parent / "98892001" / "CT5N"
     reader = napari_get_reader(str(folder))
     assert reader is not None
