@@ -113,6 +113,7 @@ class Outcome:
     an error."""
 
     seconds: float | None = None
+    cpu_seconds: float | None = None
     rss_base_mib: float | None = None
     rss_peak_mib: float | None = None
     summary: Any = None
@@ -136,6 +137,7 @@ class Row:
     ours_s: float | None = None
     peer_s: float | None = None
     ratio: float | None = None
+    cpu_ratio: float | None = None
     ours_delta: float | None = None
     peer_delta: float | None = None
     ours_peak: float | None = None
@@ -194,6 +196,7 @@ def run_side(side: Side, params: dict[str, Any], timeout: float) -> Outcome:
         return Outcome(error=data["error"][:200])
     return Outcome(
         seconds=data["seconds"],
+        cpu_seconds=data.get("cpu_seconds"),
         rss_base_mib=data["rss_base_mib"],
         rss_peak_mib=data["rss_peak_mib"],
         summary=data.get("summary"),
@@ -278,6 +281,9 @@ def rows_for(case: Case, outcomes: list[list[Outcome]]) -> list[Row]:
             ratios = [a.seconds / b.seconds for a, b in zip(ours, peer_out, strict=True)
                       if a.seconds is not None and b.seconds]
             row.ratio = _median(ratios)
+            row.cpu_ratio = _median([a.cpu_seconds / b.cpu_seconds
+                                     for a, b in zip(ours, peer_out, strict=True)
+                                     if a.cpu_seconds is not None and b.cpu_seconds])
             mism = [(a.summary, b.summary) for a, b in zip(ours, peer_out, strict=True)
                     if a.summary is not None and b.summary is not None
                     and a.summary != b.summary]
@@ -304,19 +310,22 @@ def _fmt_mib(v: float | None) -> str:
 def format_table(rows: Sequence[Row]) -> str:
     """The markdown table: one line per row, memory in MiB."""
     head = ("| case | ours | peer | ours median | peer median | ratio ours/peer "
-            "| ours ΔRSS MiB | peer ΔRSS MiB | ours peak MiB | peer peak MiB | n |")
-    lines = [head, "|" + "---|" * 11]
+            "| CPU-time ratio | ours ΔRSS MiB | peer ΔRSS MiB | ours peak MiB "
+            "| peer peak MiB | n |")
+    lines = [head, "|" + "---|" * 12]
     for r in rows:
         if r.status and r.ours_s is None:
             lines.append(f"| {r.case} | {r.ours_label} | {r.peer_label or '–'} "
-                         f"| {r.status} | | | | | | | |")
+                         f"| {r.status} | | | | | | | | |")
             continue
         ratio = "–" if r.ratio is None else f"{r.ratio:.2f}"
         if r.status:
             ratio += f" ({r.status})"
         lines.append(
             f"| {r.case} | {r.ours_label} | {r.peer_label or '–'} | {_fmt_s(r.ours_s)} "
-            f"| {_fmt_s(r.peer_s)} | {ratio} | {_fmt_mib(r.ours_delta)} "
+            f"| {_fmt_s(r.peer_s)} | {ratio} "
+            f"| {'–' if r.cpu_ratio is None else f'{r.cpu_ratio:.2f}'} "
+            f"| {_fmt_mib(r.ours_delta)} "
             f"| {_fmt_mib(r.peer_delta)} | {_fmt_mib(r.ours_peak)} | {_fmt_mib(r.peer_peak)} "
             f"| {r.reps} |"
         )

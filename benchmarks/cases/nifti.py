@@ -1,6 +1,7 @@
 """NIfTI ``.nii`` and ``.nii.gz``: open, full read, 10-slice slab.
 
-Peers: nibabel (``nib.load(path).dataobj``, the lazy proxy users index) and SimpleITK
+Peers: nibabel (``nib.load(path, mmap=False).dataobj``, the lazy proxy users index;
+``mmap=False`` so that a full read reads the bytes instead of returning a memory map) and SimpleITK
 (``ReadImage``; header-only open is ``ImageFileReader.ReadImageInformation``; the slab is
 a streamed ``ImageFileReader`` with ``SetExtractIndex``/``SetExtractSize``). Full reads end
 with a NumPy array in z, y, x order for every side (SimpleITK through
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.cases._common import checksum
 from benchmarks.harness import Case, Side
 
 M = "benchmarks.cases.nifti"
@@ -25,10 +27,6 @@ def _slab(nz: int) -> tuple[int, int]:
     return max(0, nz // 2 - n // 2), n
 
 
-def _checksum(arr: Any) -> int:
-    import numpy as np
-
-    return int(np.asarray(arr, dtype=np.int64).sum())
 
 
 # --------------------------------------------------------------------- ours
@@ -71,7 +69,7 @@ def ours_read(p: dict[str, Any]) -> Callable[[], Any]:
 
     def run() -> Any:
         arr = spatial_xr.open_image(p["input_path"]).values
-        return {"summary": _checksum(arr), "extra": {"bytes": int(arr.nbytes)}}
+        return {"summary": checksum(arr), "extra": {"bytes": int(arr.nbytes)}}
 
     return run
 
@@ -82,7 +80,7 @@ def ours_slab(p: dict[str, Any]) -> Callable[[], Any]:
     def run() -> Any:
         da = spatial_xr.open_image(p["input_path"])
         z0, n = _slab(da.sizes["z"])
-        return _checksum(da.isel(z=slice(z0, z0 + n)).values)
+        return checksum(da.isel(z=slice(z0, z0 + n)).values)
 
     return run
 
@@ -107,8 +105,9 @@ def nib_read(p: dict[str, Any]) -> Callable[[], Any]:
     nib.load(_tiny(p)).get_fdata()
 
     def run() -> Any:
-        arr = np.asarray(nib.load(p["input_path"]).dataobj).T  # z, y, x view
-        return _checksum(arr)
+        # mmap=False: read the bytes (the default memory-maps a .nii and reads nothing)
+        arr = np.asarray(nib.load(p["input_path"], mmap=False).dataobj).T  # z, y, x view
+        return checksum(arr)
 
     return run
 
@@ -119,9 +118,9 @@ def nib_slab(p: dict[str, Any]) -> Callable[[], Any]:
     nib.load(_tiny(p)).get_fdata()
 
     def run() -> Any:
-        proxy = nib.load(p["input_path"]).dataobj
+        proxy = nib.load(p["input_path"], mmap=False).dataobj
         z0, n = _slab(proxy.shape[2])
-        return _checksum(proxy[:, :, z0 : z0 + n].T)
+        return checksum(proxy[:, :, z0 : z0 + n].T)
 
     return run
 
@@ -148,7 +147,7 @@ def sitk_read(p: dict[str, Any]) -> Callable[[], Any]:
 
     def run() -> Any:
         img = sitk.ReadImage(p["input_path"])
-        return _checksum(sitk.GetArrayViewFromImage(img))
+        return checksum(sitk.GetArrayViewFromImage(img))
 
     return run
 
@@ -166,7 +165,7 @@ def sitk_slab(p: dict[str, Any]) -> Callable[[], Any]:
         z0, n = _slab(nz)
         reader.SetExtractIndex([0, 0, z0])
         reader.SetExtractSize([nx, ny, n])
-        return _checksum(sitk.GetArrayViewFromImage(reader.Execute()))
+        return checksum(sitk.GetArrayViewFromImage(reader.Execute()))
 
     return run
 
