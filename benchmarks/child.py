@@ -60,6 +60,9 @@ def main(argv: list[str]) -> int:
             summary = summary()
         if callable(extra):
             extra = extra()
+        if extra.get("items"):  # a batch: report the time per item
+            seconds /= extra["items"]
+            cpu /= extra["items"]
         report = {"seconds": seconds, "cpu_seconds": cpu, "rss_base_mib": base,
                   "rss_peak_mib": peak,
                   "summary": summary, "extra": extra}

@@ -275,6 +275,9 @@ def rows_for(case: Case, outcomes: list[list[Outcome]]) -> list[Row]:
                 row.extra["note"] = f"{row.ours_label}: {rate}" + (
                     f"; {row.extra['note']}" if row.extra.get("note") else "")
         if peer:
+            pnotes = [o.extra.get("note") for o in peer_out if o.extra.get("note")]
+            if pnotes:
+                row.extra["peer_note"] = f"{peer.label}: {pnotes[-1]}"
             row.peer_s = _median([o.seconds for o in peer_out])
             row.peer_delta = _median([o.rss_delta_mib for o in peer_out])
             row.peer_peak = _median([o.rss_peak_mib for o in peer_out])

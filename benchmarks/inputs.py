@@ -90,7 +90,7 @@ def ct_volume(shape_zyx: tuple[int, int, int], seed: int = 0) -> np.ndarray:
     noise_planes = rng.normal(0.0, 20.0, size=(min(nz, 16), ny, nx)).astype(np.float32)
     for z in range(nz):
         zfac = 1.0 + 0.1 * np.sin(z / max(nz, 1) * np.pi)
-        sl = plane * zfac + noise_planes[(z * 7) % len(noise_planes)] * body
+        sl = np.where(body, plane * zfac + noise_planes[(z * 7) % len(noise_planes)], plane)
         out[z] = np.clip(np.rint(sl), -1024, 3071).astype(np.int16)
     return out
 

@@ -116,7 +116,8 @@ def report(rows: list[Row], cases: list[Case], prof: inputs.Profile, machine: st
            seconds: float) -> str:
     """Markdown: machine, table, notes."""
     notes = [f"- {c.name}: {c.note}" for c in cases if c.note]
-    extras = [f"- {r.case}: {r.extra['note']}" for r in rows if r.extra.get("note")]
+    extras = [f"- {r.case}: {r.extra[k]}" for r in rows for k in ("note", "peer_note")
+              if r.extra.get(k)]
     seen: set[str] = set()
     extras = [e for e in extras if not (e in seen or seen.add(e))]
     parts = [
