@@ -144,8 +144,9 @@ def assign_grid(da: xr.DataArray, grid: Grid) -> xr.DataArray:
         old = da.coords[a].attrs if a in da.coords else {}
         attrs = {k: v for k, v in old.items() if k != "spacing"}
         attrs.setdefault("units", DEFAULT_UNITS)
-        if values.size == 1:
-            attrs["spacing"] = float(spacing)
+        # Fallback spacing, read only when the axis has length 1 (a single slice keeps its
+        # thickness); for longer axes the coordinate values alone define the spacing.
+        attrs["spacing"] = float(spacing)
         new_coords[a] = xr.Variable((a,), values, attrs)
     out = da.assign_coords(new_coords)
     out.attrs = {**da.attrs, "direction": grid.direction_zyx.copy()}

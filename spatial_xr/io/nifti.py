@@ -127,15 +127,19 @@ class NiftiArray:
         self.__dict__.update(state)
         self._manager = CachingFileManager(_open_via_module, self.path)
 
-    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
+    def __getitem__(self, key: Any) -> np.ndarray:
+        basic, post = _split_fancy(key, self.shape)
+        if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
+               for k, n in zip(basic, self.shape, strict=True)):
+            shape = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
+                     if isinstance(k, slice)]
+            return np.empty(shape, dtype=self.dtype)
         with self._lock:
             fobj = self._manager.acquire()
             try:
                 raw = fileslice(
-                    fobj, key[::-1], self.shape_f, self.raw_dtype, self.offset, order="F"
+                    fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
+                    order="F",
                 )
             except (OSError, EOFError, ValueError) as exc:
                 self._manager.close()
@@ -143,14 +147,47 @@ class NiftiArray:
                     f"could not read voxel data of {self.path!r} ({exc}); the file is "
                     "truncated or corrupt — re-export or re-download it"
                 ) from exc
-        arr = np.asarray(raw).T
+        kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
+                if isinstance(k, slice)]
+        arr = np.asarray(raw).T.reshape(kept)  # fileslice gives (1,) for all-integer keys
+        for axis, index in post:
+            arr = np.take(arr, index, axis=axis)
         if arr.dtype.byteorder not in ("=", "|"):
             arr = arr.astype(arr.dtype.newbyteorder("="))
         if self.slope != 1.0 or self.inter != 0.0:
             arr = arr.astype(self.dtype) * self.dtype.type(self.slope) + self.dtype.type(
                 self.inter
             )
-        return np.ascontiguousarray(arr, dtype=self.dtype)
+        return np.asarray(arr, dtype=self.dtype, order="C")  # keeps 0-d results 0-d
+
+
+def _split_fancy(
+    key: Any, shape: tuple[int, ...]
+) -> tuple[list[Any], list[tuple[int, np.ndarray]]]:
+    """Split an index into a basic part (slices/ints, read from disk) and integer-array
+    selections applied afterwards in memory, as (axis of the read result, indices)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = key + (slice(None),) * (len(shape) - len(key))
+    basic: list[Any] = []
+    post: list[tuple[int, np.ndarray]] = []
+    out_axis = 0
+    for k, n in zip(key, shape, strict=True):
+        if isinstance(k, list | np.ndarray):
+            idx = np.asarray(k)
+            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
+            idx = np.where(idx < 0, idx + n, idx)
+            lo = int(idx.min()) if idx.size else 0
+            hi = int(idx.max()) + 1 if idx.size else 0
+            basic.append(slice(lo, hi))
+            post.append((out_axis, idx - lo))
+            out_axis += 1
+        elif isinstance(k, int | np.integer):
+            basic.append(int(k))
+        else:
+            basic.append(k)
+            out_axis += 1
+    return basic, post
 
 
 def _load_image(path: str) -> nib.Nifti1Image:
@@ -292,7 +329,8 @@ def open_nifti(
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, use_slope, use_inter,
                                str(out_dtype))
-    data = dsa.from_array(lazy, chunks=c_chunks, asarray=False, fancy=False,
+    # fancy=True lets dask fuse later slices into the read (only touched bytes are read)
+    data = dsa.from_array(lazy, chunks=c_chunks, asarray=False, fancy=True,
                           name=f"nifti-{token}", meta=np.empty((0,) * lazy.ndim, out_dtype))
     units_x, units_t = hdr.get_xyzt_units()
     da = xr.DataArray(data, dims=names, name="image", attrs=attrs)

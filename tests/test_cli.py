@@ -1,0 +1,64 @@
+"""The command line: info, demo, error reporting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spatial_xr
+from spatial_xr.cli import main
+from spatial_xr.demo import MARKERS_XYZ, make_phantom
+
+
+def test_info_prints_geometry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    da = spatial_xr.from_array(np.zeros((3, 4, 5), np.int16), spacing=(2.5, 0.7, 0.8),
+                               origin=(1, 2, 3))
+    da.spatial.to_nifti(tmp_path / "a.nii.gz")
+    assert main(["info", str(tmp_path / "a.nii.gz")]) == 0
+    out = capsys.readouterr().out
+    for fragment in ("z: 3, y: 4, x: 5", "int16", "z: 2.5, y: 0.7, x: 0.8", "(1, 2, 3) LPS",
+                     "identity", "LPS", "bounds"):
+        assert fragment in out
+    assert main(["info", "--orientation", "RAS", str(tmp_path / "a.nii.gz")]) == 0
+    assert "RAS" in capsys.readouterr().out
+
+
+def test_errors_go_to_stderr_without_traceback(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(tmp_path / "missing.nii")]) == 1
+    err = capsys.readouterr().err
+    assert "PathNotFoundError" in err and "missing.nii" in err and "Traceback" not in err
+    (tmp_path / "x.txt").write_text("hello")
+    assert main(["info", str(tmp_path / "x.txt")]) == 1
+    assert "UnsupportedFormatError" in capsys.readouterr().err
+    with pytest.raises(spatial_xr.SpatialXRError):
+        main(["--debug", "info", str(tmp_path / "missing.nii")])
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "spatial_xr.cli", "info", str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "error" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_runs_and_finds_markers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "all checks passed" in out
+    assert (tmp_path / "out" / "phantom.nii.gz").exists()
+    assert main(["demo", str(tmp_path / "out")]) == 1  # refuses to overwrite
+    assert "overwrite" in capsys.readouterr().err
+    assert main(["demo", "--overwrite", str(tmp_path / "out")]) == 0
+
+
+def test_phantom_markers_are_where_they_were_put() -> None:
+    da = make_phantom()
+    for m in MARKERS_XYZ:
+        idx = da.spatial.world_to_index(m, rounded=True)
+        assert int(da.values[tuple(idx)]) == 1000
+    assert not da.spatial.grid.is_axis_aligned
