@@ -39,12 +39,18 @@ def reader_registered(name: str) -> str | None:
     return None if name in names else f"no {name} reader registered in open_image"
 
 
-def checksum(arr: Any) -> Callable[[], int]:
+def checksum(arr: Any, keep: Any = None) -> Callable[[], int]:
     """A deferred checksum: the sum of the values as int64, computed when called (the
-    child calls it after the measurement)."""
+    child calls it after the measurement). ``keep`` holds the object that owns the
+    memory of a view (e.g. a SimpleITK image behind ``GetArrayViewFromImage``) alive
+    until then."""
     import numpy as np
 
-    return lambda: int(np.sum(arr, dtype=np.int64))
+    def total() -> int:
+        return int(np.sum(arr, dtype=np.int64))
+
+    total.owner = keep  # type: ignore[attr-defined]
+    return total
 
 
 def warm_spatial_xr(p: dict[str, Any]) -> Any:

@@ -59,7 +59,7 @@ def sitk_read(p: dict[str, Any]) -> Callable[[], Any]:
         reader = sitk.ImageSeriesReader()
         reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(p["input_path"]))
         img = reader.Execute()
-        return checksum(sitk.GetArrayViewFromImage(img))
+        return checksum(sitk.GetArrayViewFromImage(img), keep=img)
 
     return run
 

@@ -147,7 +147,7 @@ def sitk_read(p: dict[str, Any]) -> Callable[[], Any]:
 
     def run() -> Any:
         img = sitk.ReadImage(p["input_path"])
-        return checksum(sitk.GetArrayViewFromImage(img))
+        return checksum(sitk.GetArrayViewFromImage(img), keep=img)
 
     return run
 
@@ -165,7 +165,8 @@ def sitk_slab(p: dict[str, Any]) -> Callable[[], Any]:
         z0, n = _slab(nz)
         reader.SetExtractIndex([0, 0, z0])
         reader.SetExtractSize([nx, ny, n])
-        return checksum(sitk.GetArrayViewFromImage(reader.Execute()))
+        img = reader.Execute()
+        return checksum(sitk.GetArrayViewFromImage(img), keep=img)
 
     return run
 

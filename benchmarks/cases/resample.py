@@ -101,10 +101,14 @@ def sitk(p: dict[str, Any]) -> Callable[[], Any]:
         f.SetTransform(t)
 
     def run() -> Any:
-        arr = sitk.GetArrayViewFromImage(f.Execute(img))
-        return {"summary": list(arr.shape),
-                "extra": lambda: {"note": f"SimpleITK mean {float(np.mean(arr)):.3f}, "
-                                          f"dtype {arr.dtype}"}}
+        res = f.Execute(img)
+        arr = sitk.GetArrayViewFromImage(res)
+
+        def note() -> dict[str, str]:
+            assert res is not None  # owns the memory of the view
+            return {"note": f"SimpleITK mean {float(np.mean(arr)):.3f}, dtype {arr.dtype}"}
+
+        return {"summary": list(arr.shape), "extra": note}
 
     return run
 
