@@ -90,6 +90,8 @@ class Case:
         Seconds per child process before it is killed and reported as a timeout.
     note : str
         Shown under the table.
+    quick : bool
+        Part of the ``--quick`` run (variants of other rows are left out of it).
     """
 
     name: str
@@ -102,6 +104,7 @@ class Case:
     cold: bool = False
     timeout: float = 600.0
     note: str = ""
+    quick: bool = True
 
     def sides(self) -> list[Side]:
         return [self.ours, *self.peers]
@@ -158,17 +161,31 @@ def select(cases: Sequence[Case], pattern: str | None) -> list[Case]:
     return [c for c in cases if fnmatch.fnmatch(c.name.lower(), pat)]
 
 
-def evict(paths: Sequence[str]) -> None:
-    """Drop the page-cache pages of every file under ``paths`` (no root needed)."""
+def _files(paths: Sequence[str]) -> list[Path]:
+    out: list[Path] = []
     for p in paths:
         path = Path(p)
-        files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
-        for f in files:
-            fd = os.open(f, os.O_RDONLY)
-            try:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
+        out.extend([path] if path.is_file() else sorted(f for f in path.rglob("*")
+                                                        if f.is_file()))
+    return out
+
+
+def prime(paths: Sequence[str]) -> None:
+    """Read every file under ``paths`` once, so that runs find them in the page cache."""
+    for f in _files(paths):
+        with open(f, "rb", buffering=0) as fh:
+            while fh.read(16 << 20):
+                pass
+
+
+def evict(paths: Sequence[str]) -> None:
+    """Drop the page-cache pages of every file under ``paths`` (no root needed)."""
+    for f in _files(paths):
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def run_side(side: Side, params: dict[str, Any], timeout: float) -> Outcome:
@@ -221,6 +238,9 @@ def run_case(
     sides = case.sides()
     n = min(case.repeats, repeats) if case.repeats is not None else repeats
     all_params = {**case.params, **params}
+    inputs = [v for k, v in all_params.items() if k.startswith("input_")]
+    if not case.cold:
+        prime(inputs)
     if warmup and not case.cold:
         for side in sides:
             run_side(side, all_params, case.timeout)
@@ -232,7 +252,7 @@ def run_case(
         rep: dict[int, Outcome] = {}
         for i in order:
             if case.cold:
-                evict([v for k, v in all_params.items() if k.startswith("input_")])
+                evict(inputs)
             t0 = time.perf_counter()
             rep[i] = run_side(sides[i], all_params, case.timeout)
             o = rep[i]
@@ -270,10 +290,13 @@ def rows_for(case: Case, outcomes: list[list[Outcome]]) -> list[Row]:
         extras = [o.extra for o in ours if o.extra]
         if extras:
             row.extra = dict(extras[-1])
+            parts = []
             if row.extra.get("bytes") and row.ours_s:
-                rate = f"{row.extra['bytes'] / row.ours_s / 1e9:.2f} GB/s"
-                row.extra["note"] = f"{row.ours_label}: {rate}" + (
-                    f"; {row.extra['note']}" if row.extra.get("note") else "")
+                parts.append(f"{row.extra['bytes'] / row.ours_s / 1e9:.3g} GB/s")
+            if row.extra.get("note"):
+                parts.append(str(row.extra["note"]))
+            if parts:
+                row.extra["note"] = f"{row.ours_label}: {'; '.join(parts)}"
         if peer:
             pnotes = [o.extra.get("note") for o in peer_out if o.extra.get("note")]
             if pnotes:

@@ -76,6 +76,8 @@ def prepare_children(cache: Path) -> None:
 def run(args: argparse.Namespace) -> tuple[list[Row], list[Case], inputs.Profile]:
     prof = inputs.PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     cases = select(all_cases(), args.only)
+    if prof.name != "full":
+        cases = [c for c in cases if c.quick]
     repeats = args.repeats or prof.repeats
     cache = args.cache.resolve()
     work = cache / "work"

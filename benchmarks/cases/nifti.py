@@ -215,12 +215,12 @@ def _cases() -> list[Case]:
                     ours=Side("spatial_xr", f"{M}:ours_read"),
                     peers=[Side("nibabel dataobj", f"{M}:nib_read"),
                            Side("SimpleITK", f"{M}:sitk_read")],
-                    inputs=("ct_nii",), cold=True, repeats=3))
+                    inputs=("ct_nii",), cold=True, repeats=3, quick=False))
     out.append(Case(name="nifti .nii import + first open (fresh process)",
                     ours=Side("spatial_xr", f"{M}:ours_startup"),
                     peers=[Side("nibabel dataobj", f"{M}:nib_startup"),
                            Side("SimpleITK", f"{M}:sitk_startup")],
-                    inputs=("ct_nii",),
+                    inputs=("ct_nii",), quick=False,
                     note="import of the library plus one header read, in a fresh "
                          "process with compiled bytecode: the one-time cost every other "
                          "row leaves out (each side's factory imports and warms up on a "

@@ -25,7 +25,7 @@ from benchmarks.harness import Case, Side
 M = "benchmarks.cases.outofcore"
 
 
-def _budget_note(label: str, budget: str) -> Callable[[], dict[str, Any]]:
+def _budget_note(budget: str) -> Callable[[], dict[str, Any]]:
     import dask.utils
 
     from benchmarks.child import peak_rss_mib
@@ -34,7 +34,7 @@ def _budget_note(label: str, budget: str) -> Callable[[], dict[str, Any]]:
         peak = peak_rss_mib()
         limit = dask.utils.parse_bytes(budget) / 2**20
         verdict = "within" if peak <= limit else "OVER"
-        return {"note": f"{label}: peak RSS {peak:,.0f} MiB, {verdict} the {budget} budget"}
+        return {"note": f"peak RSS {peak:,.0f} MiB, {verdict} the {budget} budget"}
 
     return note
 
@@ -61,7 +61,7 @@ def ours_resample(p: dict[str, Any]) -> Callable[[], Any]:
         res = da.spatial.resample(spacing=1.0, interpolation="linear")
         dsa.to_zarr(res.data, out, overwrite=True)
         return {"summary": list(res.shape),
-                "extra": _budget_note("spatial_xr", p["memory_budget"])}
+                "extra": _budget_note(p["memory_budget"])}
 
     return run
 
@@ -74,7 +74,7 @@ def ours_pyramid(p: dict[str, Any]) -> Callable[[], Any]:
 
     def run() -> Any:
         da.spatial.to_ome_zarr(out)
-        note = _budget_note("spatial_xr", p["memory_budget"])
+        note = _budget_note(p["memory_budget"])
         return {"summary": None, "extra": lambda: {
             "note": f"{note()['note']}; {count_levels(out)} levels"}}
 
@@ -93,7 +93,7 @@ def ngff_pyramid(p: dict[str, Any]) -> Callable[[], Any]:
     def run() -> Any:
         n = ngff_pyramid_write(ngff_image(arr, spacing, (0.0, 0.0, 0.0)), out,
                                "dask_bin_shrink")
-        note = _budget_note("ngff-zarr", p["memory_budget"])
+        note = _budget_note(p["memory_budget"])
         return {"summary": None, "extra": lambda: {"note": f"{note()['note']}; {n} levels"}}
 
     return run

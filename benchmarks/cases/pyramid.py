@@ -35,7 +35,7 @@ def ours(p: dict[str, Any]) -> Callable[[], Any]:
     def run() -> Any:
         da.spatial.to_ome_zarr(out)
         return {"summary": None, "extra": lambda: {
-            "note": f"spatial_xr wrote {count_levels(out)} levels, {du(out) / 2**20:.0f} MiB"}}
+            "note": f"wrote {count_levels(out)} levels, {du(out) / 2**20:.0f} MiB"}}
 
     return run
 
@@ -55,7 +55,7 @@ def ngff(p: dict[str, Any]) -> Callable[[], Any]:
     def run() -> Any:
         n = ngff_pyramid_write(ngff_image(arr, zooms, origin), out, p["method"])
         return {"summary": None, "extra": lambda: {
-            "note": f"ngff-zarr {p['method']} wrote {n} levels, {du(out) / 2**20:.0f} MiB"}}
+            "note": f"wrote {n} levels, {du(out) / 2**20:.0f} MiB"}}
 
     return run
 

@@ -68,7 +68,7 @@ def ours(p: dict[str, Any]) -> Callable[[], Any]:
                                   transform=transform)
         arr = out.values
         return {"summary": list(arr.shape),
-                "extra": lambda: {"note": f"spatial_xr mean {float(np.mean(arr)):.3f}, "
+                "extra": lambda: {"note": f"mean {float(np.mean(arr)):.3f}, "
                                           f"dtype {arr.dtype}"}}
 
     return run
@@ -106,7 +106,7 @@ def sitk(p: dict[str, Any]) -> Callable[[], Any]:
 
         def note() -> dict[str, str]:
             assert res is not None  # owns the memory of the view
-            return {"note": f"SimpleITK mean {float(np.mean(arr)):.3f}, dtype {arr.dtype}"}
+            return {"note": f"mean {float(np.mean(arr)):.3f}, dtype {arr.dtype}"}
 
         return {"summary": list(arr.shape), "extra": note}
 

@@ -51,7 +51,7 @@ def workers(p: dict[str, Any]) -> Callable[[], Any]:
             mib = ", ".join(f"{v / 1024:,.0f}" for v in peaks.values())
             client.close()
             cluster.close()
-            return {"note": f"{n} worker(s): worker peak RSS {mib} MiB"}
+            return {"note": f"worker peak RSS {mib} MiB"}
 
         return {"summary": None, "extra": note}
 
