@@ -22,13 +22,13 @@ demo: install
 	$(BIN)/spatial-xr demo $(OUT)
 
 lint:
-	$(BIN)/ruff check spatial_xr tests benchmarks
+	$(BIN)/ruff check .
 
 pytest:
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 docs:
-	$(BIN)/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 test: install-test
 	$(MAKE) lint

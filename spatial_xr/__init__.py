@@ -4,10 +4,12 @@ Importing the package registers the ``.spatial`` accessor on ``xarray.DataArray`
 """
 
 from spatial_xr import accessor as _accessor  # noqa: F401  (registers .spatial)
+from spatial_xr import tree_accessor as _tree_accessor  # noqa: F401  (DataTree .spatial)
 from spatial_xr.coords import assign_grid, from_array, grid_of
 from spatial_xr.errors import SpatialXRError, SpatialXRWarning
 from spatial_xr.geometry import Grid
 from spatial_xr.io.api import open_image
+from spatial_xr.io.omezarr import open_multiscale, open_omezarr
 
 __version__ = "0.1.0"
 
@@ -20,4 +22,6 @@ __all__ = [
     "from_array",
     "grid_of",
     "open_image",
+    "open_multiscale",
+    "open_omezarr",
 ]

@@ -176,15 +176,79 @@ class SpatialAccessor:
         write_nifti(self._da, path, overwrite=overwrite, **kwargs)
 
     # ------------------------------------------------------------------ ops: crop, resample, sample
-    # (methods of the crop/resample issue go here)
+    def crop(self, lower: Any = None, upper: Any = None, **kwargs: Any) -> xr.DataArray:
+        """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``).
+
+        See :func:`spatial_xr.ops.crop.crop`.
+        """
+        from spatial_xr.ops.crop import crop
+
+        return crop(self._da, lower, upper, **kwargs)
+
+    def crop_centered(self, center: Any, size_mm: Any = None, shape: Any = None,
+                      **kwargs: Any) -> xr.DataArray | list[xr.DataArray]:
+        """Fixed-shape patch(es) centred on world point(s).
+
+        See :func:`spatial_xr.ops.crop.crop_centered`.
+        """
+        from spatial_xr.ops.crop import crop_centered
+
+        return crop_centered(self._da, center, size_mm, shape, **kwargs)
+
+    def resample(self, spacing: Any = None, shape: Any = None, grid: Grid | None = None,
+                 like: xr.DataArray | None = None, **kwargs: Any) -> xr.DataArray:
+        """Resample onto a target grid (lazy, out-of-core).
+
+        See :func:`spatial_xr.ops.resample.resample`.
+        """
+        from spatial_xr.ops.resample import resample
+
+        return resample(self._da, spacing, shape, grid, like, **kwargs)
+
+    def sample(self, points: ArrayLike, interpolation: str = "linear",
+               **kwargs: Any) -> xr.DataArray:
+        """Values at world points (N × n, LPS mm, x, y, z).
+
+        See :func:`spatial_xr.ops.sample.sample`.
+        """
+        from spatial_xr.ops.sample import sample
+
+        return sample(self._da, points, interpolation, **kwargs)
 
     # ------------------------------------------------------------------ OME-Zarr and pyramids
     # (methods of the OME-Zarr issue go here)
 
-    # ------------------------------------------------------------------ DICOM
-    # (methods of the DICOM issue go here)
+    def pyramid(
+        self,
+        levels: int | None = None,
+        factors: Any = None,
+        method: str | None = None,
+        chunks: Any = None,
+        *,
+        label: bool | None = None,
+    ) -> xr.DataTree:
+        """Multiscale pyramid as a DataTree; see :func:`spatial_xr.ops.pyramid.pyramid`."""
+        from spatial_xr.ops.pyramid import pyramid
 
-    # ------------------------------------------------------------------ ecosystem: converters, napari, plots
+        return pyramid(self._da, levels, factors, method, chunks, label=label)
+
+    def to_ome_zarr(self, path: Any, **kwargs: Any) -> None:
+        """Write OME-Zarr (0.5 or 0.4); see :func:`spatial_xr.io.omezarr.to_ome_zarr`."""
+        from spatial_xr.io.omezarr.write import to_ome_zarr
+
+        to_ome_zarr(self._da, path, **kwargs)
+
+    # ------------------------------------------------------------------ DICOM
+    def to_dicom_series(
+        self, folder: str | os.PathLike[str], *, modality: str = "CT", overwrite: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Write a DICOM series; see :func:`spatial_xr.io.dicom.write.write_dicom_series`."""
+        from spatial_xr.io.dicom.write import write_dicom_series
+
+        write_dicom_series(self._da, folder, modality=modality, overwrite=overwrite, **kwargs)
+
+    # ------------------------------------------------------- ecosystem: converters, napari, plots
     # (methods of the ecosystem issue go here)
 
     # ------------------------------------------------------------------ display

@@ -11,16 +11,23 @@ from __future__ import annotations
 __all__ = [
     "DependencyError",
     "DimensionError",
+    "DuplicateSliceError",
     "FormatError",
+    "GantryTiltError",
     "GeometryError",
     "GridMismatchError",
     "IrregularGridError",
+    "MixedGeometryError",
     "OverwriteError",
+    "ParameterError",
     "PathNotFoundError",
     "SeriesSelectionError",
+    "SliceSpacingError",
     "SpatialXRError",
     "SpatialXRWarning",
+    "UnitError",
     "UnsupportedFormatError",
+    "UnsupportedOptionError",
 ]
 
 
@@ -97,3 +104,31 @@ def require(module: str, extra: str) -> object:
             f"{module!r} is needed for this operation but is not installed; "
             f"install it with: pip install 'spatial-xr[{extra}]'"
         ) from exc
+
+
+class ParameterError(SpatialXRError, ValueError):
+    """An argument has an invalid value or a combination of arguments conflicts."""
+
+
+class SliceSpacingError(IrregularGridError):
+    """DICOM slices are unevenly spaced or a slice is missing (a gap in the series)."""
+
+
+class GantryTiltError(IrregularGridError):
+    """DICOM slice positions do not lie along the slice normal (gantry tilt: a sheared grid)."""
+
+
+class MixedGeometryError(GeometryError):
+    """DICOM slices of one series disagree on orientation, size or pixel spacing."""
+
+
+class DuplicateSliceError(FormatError):
+    """Several DICOM slices share a position and nothing separates them into volumes."""
+
+
+class UnitError(SpatialXRError, ValueError):
+    """A unit name is unknown, or two units cannot be converted into each other."""
+
+
+class UnsupportedOptionError(ParameterError):
+    """An option's value is unknown or conflicts with the data (e.g. averaging labels)."""

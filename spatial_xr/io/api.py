@@ -39,6 +39,37 @@ def _is_nifti(path: str) -> bool:
 register_reader("nifti", _is_nifti, _nifti)
 
 
+def _omezarr() -> Reader:
+    from spatial_xr.io.omezarr.read import open_omezarr
+
+    return open_omezarr
+
+
+def _is_omezarr(path: str) -> bool:
+    from spatial_xr.io.omezarr.read import is_omezarr_path
+
+    return is_omezarr_path(path)
+
+
+# Before any directory-based reader: an OME-Zarr store is a folder too.
+register_reader("omezarr", _is_omezarr, _omezarr)
+
+
+def _dicom() -> Reader:
+    from spatial_xr.io.dicom import open_dicom
+
+    return open_dicom
+
+
+def _is_dicom(path: str) -> bool:
+    from spatial_xr.io.dicom.detect import is_dicom
+
+    return is_dicom(path)
+
+
+register_reader("dicom", _is_dicom, _dicom)
+
+
 def _is_remote(path: str) -> bool:
     return "://" in path
 
@@ -55,7 +86,8 @@ def open_image(
     Parameters
     ----------
     path : str or path-like
-        A ``.nii``/``.nii.gz`` file (more formats as their readers are installed).
+        A ``.nii``/``.nii.gz`` file or an OME-Zarr store (``.zarr``/``.ome.zarr`` folder or
+        URL; more formats as their readers are installed).
     orientation : str, optional
         Reorder the axes lazily to this orientation code (e.g. ``"RAS"``); the file's own
         storage order is kept by default.
@@ -86,6 +118,6 @@ def open_image(
                 da = da.spatial.reorient(orientation)
             return da
     raise UnsupportedFormatError(
-        f"cannot tell the format of {spath!r}; spatial_xr opens .nii/.nii.gz files "
-        f"(readers: {', '.join(n for n, _, _ in _READERS)})"
+        f"cannot tell the format of {spath!r}; spatial_xr opens .nii/.nii.gz files and "
+        f".zarr/.ome.zarr stores (readers: {', '.join(n for n, _, _ in _READERS)})"
     )

@@ -65,7 +65,7 @@ def test_validation_names_the_bad_value(kwargs: dict, fragment: str) -> None:
 
 @pytest.mark.parametrize("shape", [(0, 3, 4), (2, -1, 3), (2.5, 3, 3), (4,), (1, 2, 3, 4)])
 def test_bad_shapes(shape: tuple) -> None:
-    with pytest.raises(GeometryError, match="shape|2-D or 3-D"):
+    with pytest.raises(GeometryError, match=r"shape|2-D or 3-D"):
         Grid(shape_xyz=shape)
 
 

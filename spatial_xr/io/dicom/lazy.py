@@ -1,0 +1,311 @@
+"""Pickle-safe lazy arrays over the slices of a DICOM series.
+
+:class:`DicomSliceArray` holds only file paths, frame indices and rescale values — never an
+open file — so a dask graph built on it pickles and runs on dask.distributed workers. Each
+``__getitem__`` opens exactly the files of the slices it is asked for: uncompressed little
+endian frames are read with one seek (the pixel data offset was found during the header
+scan); anything else is decoded by pydicom and its decoder plugins. No lock is needed,
+because every read opens its own file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spatial_xr.errors import DependencyError, FormatError
+from spatial_xr.geometry.slices import ResamplePlan
+
+__all__ = ["DicomSliceArray", "ResampledSliceArray", "decode_source", "read_frame"]
+
+Source = tuple[str, int, int, int, int, str]
+
+
+def _normalize(key: Any, shape: tuple[int, ...]) -> tuple[list[np.ndarray], tuple[int, ...]]:
+    """Index arrays per axis for a key of slices, integers and integer lists, and the axes
+    that integers drop."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = (*key, *(slice(None),) * (len(shape) - len(key)))
+    out, drop = [], []
+    for ax, (k, n) in enumerate(zip(key, shape, strict=True)):
+        if isinstance(k, slice):
+            out.append(np.arange(*k.indices(n)))
+        elif np.ndim(k) == 0:
+            out.append(np.array([int(k) % n]))
+            drop.append(ax)
+        else:
+            arr = np.asarray(k)
+            out.append(np.flatnonzero(arr) if arr.dtype == bool else arr.astype(np.intp) % n)
+    return out, tuple(drop)
+
+
+def _assemble(obj: Any, key: Any) -> np.ndarray:
+    """``obj[key]`` for a lazy (t, z, y, x[, c]) array with a ``slice_values(t, z, cache)``."""
+    if not obj.has_t:  # a single volume: the backend array has no t axis
+        key = (0, *(key if isinstance(key, tuple) else (key,)))
+    idx, drop = _normalize(key, obj.full_shape)
+    ts, zs, rest = idx[0], idx[1], idx[2:]
+    out = np.empty((len(ts), len(zs), *(len(i) for i in rest)), dtype=obj.dtype)
+    cache: dict[Any, np.ndarray] = {}
+    grid = np.ix_(*rest)
+    for a, t in enumerate(ts):
+        for b, z in enumerate(zs):
+            out[a, b] = obj.slice_values(int(t), int(z), cache)[grid]
+    return out.squeeze(axis=drop) if drop else out
+
+
+def _read_native(
+    path: str, offset: int, frame: int, rows: int, cols: int, dtype: np.dtype[Any]
+) -> np.ndarray:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        head = f.read(12)
+        if len(head) < 8 or head[:4] != b"\xe0\x7f\x10\x00":
+            raise FormatError(
+                f"{path!r} changed since it was opened: no pixel data at byte {offset}; "
+                "open the series again"
+            )
+        if head[4:6] in (b"OB", b"OW", b"UN"):
+            length, start = int.from_bytes(head[8:12], "little"), offset + 12
+        else:
+            length, start = int.from_bytes(head[4:8], "little"), offset + 8
+        nbytes = rows * cols * dtype.itemsize
+        f.seek(start + max(frame, 0) * nbytes)
+        buf = f.read(nbytes)
+    if len(buf) < nbytes or (length != 0xFFFFFFFF and length < (max(frame, 0) + 1) * nbytes):
+        raise FormatError(
+            f"{path!r} is truncated: frame {max(frame, 0)} needs {nbytes} bytes of pixel data; "
+            "re-export or re-copy the file"
+        )
+    return np.frombuffer(buf, dtype=dtype.newbyteorder("<")).reshape(rows, cols)
+
+
+def _read_pydicom(path: str, frame: int, transfer_syntax: str) -> np.ndarray:
+    import pydicom.pixels
+
+    try:
+        arr = pydicom.pixels.pixel_array(path, index=frame if frame >= 0 else None)
+    except Exception as exc:
+        try:
+            decoder = pydicom.pixels.get_decoder(transfer_syntax)
+            available = decoder.is_available
+        except Exception:  # unknown or native syntax
+            available = True
+        if not available:
+            raise DependencyError(
+                f"{path!r} uses the compressed transfer syntax {transfer_syntax} "
+                f"({getattr(decoder, 'UID', transfer_syntax)!s}) and no installed decoder "
+                "handles it; install the DICOM codecs with: pip install "
+                "'spatial-xr[dicom-codecs]'"
+            ) from exc
+        raise FormatError(
+            f"could not decode the pixel data of {path!r} ({type(exc).__name__}: {exc}); the "
+            "file is truncated or corrupt"
+        ) from exc
+    if arr.dtype.byteorder not in ("=", "|"):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def read_frame(
+    path: str,
+    frame: int,
+    offset: int,
+    transfer_syntax: str,
+    rows: int,
+    cols: int,
+    dtype: np.dtype[Any],
+    bits_stored: int,
+    samples: int,
+) -> np.ndarray:
+    """Stored values of one frame of one file (the only place that reads pixel data).
+
+    Parameters
+    ----------
+    path : str
+    frame : int
+        Frame index (-1 for a single-frame file).
+    offset : int
+        Byte offset of the pixel data element, or -1 to decode through pydicom.
+    transfer_syntax : str
+    rows, cols : int
+        Full frame size (a whole mosaic for mosaic files).
+    dtype : numpy.dtype
+        Stored dtype.
+    bits_stored : int
+    samples : int
+
+    Returns
+    -------
+    ndarray, shape (rows, cols) or (rows, cols, samples)
+    """
+    if offset >= 0 and samples == 1 and dtype.itemsize in (1, 2, 4):
+        arr = _read_native(path, offset, frame, rows, cols, dtype)
+        shift = dtype.itemsize * 8 - bits_stored
+        if 0 < shift < dtype.itemsize * 8:
+            if dtype.kind == "i":  # sign-extend bits_stored-bit values
+                arr = (arr << shift) >> shift
+            else:  # bits above bits_stored are not part of the value (as pydicom, GDCM)
+                arr = arr & dtype.type((1 << bits_stored) - 1)
+        return arr
+    return _read_pydicom(path, frame, transfer_syntax)
+
+
+def decode_source(
+    source: Source,
+    rows: int,
+    cols: int,
+    dtype: np.dtype[Any] | None = None,
+    bits_stored: int = 16,
+    samples: int = 1,
+    cache: dict[tuple[str, int], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Stored values of one slice (one frame, or one tile of a mosaic).
+
+    Parameters
+    ----------
+    source : tuple
+        ``FrameHeader.source``.
+    rows, cols : int
+        Slice size.
+    cache : dict, optional
+        Frames already read during this request, keyed by (path, frame).
+    """
+    path, frame, tile, msize, offset, ts = source
+    m = max(msize, 1)
+    key = (path, frame)
+    img = None if cache is None else cache.get(key)
+    if img is None:
+        img = read_frame(path, frame, offset if dtype is not None else -1, ts, rows * m,
+                         cols * m, dtype if dtype is not None else np.dtype("u2"), bits_stored,
+                         samples)
+        if cache is not None:
+            cache[key] = img
+    if tile >= 0:
+        r, c = divmod(tile, m)
+        img = img[r * rows : (r + 1) * rows, c * cols : (c + 1) * cols]
+    if img.shape[:2] != (rows, cols):
+        raise FormatError(
+            f"{path!r}: decoded pixels have shape {img.shape[:2]}, the header says "
+            f"{(rows, cols)}; the file is corrupt"
+        )
+    return img
+
+
+class DicomSliceArray:
+    """Lazy ``(t, z, y, x[, c])`` (or ``(z, y, x[, c])``) array over the slices of a series.
+
+    Parameters
+    ----------
+    sources : list of tuple
+        ``FrameHeader.source`` of every slice.
+    table : ndarray of int, shape (nt, nz)
+        Index into ``sources`` of each (t, z) slice.
+    rows, cols, samples : int
+        Slice size and samples per pixel.
+    stored_dtype : numpy.dtype
+    bits_stored : int
+    slopes, intercepts : ndarray, shape (nt, nz) or None
+        Rescale per slice (``None``: keep stored values).
+    dtype : numpy.dtype
+        Output dtype.
+    has_t : bool
+        Keep the ``t`` axis (False: shape ``(z, y, x[, c])``, ``table`` must have one row).
+    """
+
+    def __init__(
+        self,
+        sources: list[Source],
+        table: np.ndarray,
+        rows: int,
+        cols: int,
+        samples: int,
+        stored_dtype: np.dtype[Any],
+        bits_stored: int,
+        slopes: np.ndarray | None,
+        intercepts: np.ndarray | None,
+        dtype: np.dtype[Any],
+        has_t: bool = True,
+    ) -> None:
+        self.sources = list(sources)
+        self.table = np.asarray(table, np.intp)
+        self.rows, self.cols, self.samples = rows, cols, samples
+        self.stored_dtype = np.dtype(stored_dtype)
+        self.bits_stored = bits_stored
+        self.slopes = slopes
+        self.intercepts = intercepts
+        self.dtype = np.dtype(dtype)
+        self.full_shape = (*self.table.shape, rows, cols) + ((samples,) if samples > 1 else ())
+        self.has_t = has_t
+        self.shape = self.full_shape if has_t else self.full_shape[1:]
+        self.ndim = len(self.shape)
+
+    def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray] | None = None
+                     ) -> np.ndarray:
+        """Output values of the slice at (t, z), shape (rows, cols[, samples])."""
+        raw = decode_source(self.sources[self.table[t, z]], self.rows, self.cols,
+                            self.stored_dtype, self.bits_stored, self.samples, cache)
+        if self.slopes is None:
+            return raw.astype(self.dtype, copy=False)
+        slope, inter = float(self.slopes[t, z]), float(self.intercepts[t, z])  # type: ignore[index]
+        if slope == 1.0 and inter == 0.0:
+            return raw.astype(self.dtype, copy=False)
+        work = np.float64 if self.dtype.kind == "f" else np.int64
+        if work is np.int64:
+            out = raw.astype(np.int64) * int(slope) + int(inter)
+        else:
+            out = raw.astype(np.float64) * slope + inter
+        return out.astype(self.dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return _assemble(self, key)
+
+
+class ResampledSliceArray:
+    """Lazy regular ``(t, z, y, x[, c])`` array resampled from an irregular slice stack:
+    linear along the normal, bilinear in plane, ``fill`` outside the source slices.
+
+    Parameters
+    ----------
+    base : DicomSliceArray
+        The source slices, sorted along the normal.
+    plan : ResamplePlan
+    fill : float
+        Value of target voxels that fall outside every source slice.
+    """
+
+    def __init__(self, base: DicomSliceArray, plan: ResamplePlan, fill: float) -> None:
+        self.base = base
+        self.plan = plan
+        self.fill = fill
+        self.dtype = np.dtype(np.float32)
+        self.full_shape = (base.full_shape[0], plan.n_slices, *base.full_shape[2:])
+        self.has_t = base.has_t
+        self.shape = self.full_shape if self.has_t else self.full_shape[1:]
+        self.ndim = len(self.shape)
+
+    def _shifted(self, t: int, src: int, cache: dict[Any, np.ndarray]) -> np.ndarray:
+        from scipy import ndimage
+
+        key = ("shifted", t, src)
+        if key not in cache:
+            img = self.base.slice_values(t, src, cache).astype(np.float64)
+            shift = self.plan.shift_rc[src]
+            if np.any(np.abs(shift) > 1e-9):
+                shift_full = (-shift[0], -shift[1]) + (0.0,) * (img.ndim - 2)
+                img = ndimage.shift(img, shift_full, order=1, mode="constant", cval=self.fill)
+            cache[key] = img
+        return cache[key]
+
+    def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray]) -> np.ndarray:
+        """Resampled values of target slice (t, z), shape (rows, cols[, samples])."""
+        p = self.plan
+        w = float(p.weight[z])
+        lo = self._shifted(t, int(p.lower[z]), cache) if w < 1.0 else 0.0
+        hi = self._shifted(t, int(p.upper[z]), cache) if w > 0.0 else 0.0
+        return np.asarray((1.0 - w) * lo + w * hi, dtype=self.dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return _assemble(self, key)

@@ -1,0 +1,328 @@
+"""OME-Zarr writing (OME-NGFF 0.5 on Zarr v3, or 0.4 on Zarr v2), out of core.
+
+Every level is written chunk by chunk with :func:`dask.array.store`: each task computes
+and writes whole chunks (whole shards when sharding), so memory stays bounded by a few
+chunks per worker whatever the volume size. With ``pyramid=True`` level ``k`` is computed
+from level ``k − 1`` *as stored*, so each level costs one pass over the previous one.
+
+Local destinations are written beside the final path and renamed into place when complete
+(:func:`spatial_xr.io.atomic.atomic_output`); remote stores (which cannot rename) get the
+group metadata last, so an interrupted write never looks like a valid OME-Zarr image.
+Neither overwrites an existing store unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+import zarr
+import zarr.errors
+
+from spatial_xr.coords import grid_of, spatial_dims
+from spatial_xr.errors import DimensionError, OverwriteError, UnsupportedOptionError
+from spatial_xr.io.atomic import atomic_output
+from spatial_xr.io.omezarr.metadata import CANONICAL_ORDER, build_attrs, canonical_unit
+from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store, resolve_local_path
+from spatial_xr.ops.pyramid import (
+    _check_method,
+    _chunk_map,
+    _level_factors,
+    downsample,
+    tree_levels,
+)
+
+__all__ = ["to_ome_zarr"]
+
+VERSIONS = ("0.4", "0.5")
+
+
+# ---------------------------------------------------------------------- options
+def _canonical(da: xr.DataArray) -> xr.DataArray:
+    unknown = [d for d in da.dims if d not in CANONICAL_ORDER]
+    if unknown:
+        raise DimensionError(
+            f"OME-Zarr axes are t, c, z, y, x; the image has other dims {unknown}. Rename "
+            "them (e.g. da.rename(band='c')) or select one entry along them."
+        )
+    spatial_dims(da)
+    order = [d for d in CANONICAL_ORDER if d in da.dims]
+    return da.transpose(*order)
+
+
+def _write_chunks(da: xr.DataArray, chunks: Any) -> tuple[int, ...]:
+    per = _chunk_map(chunks, da)
+    return tuple(
+        max(1, min(int(per.get(str(d), 1)), int(n))) for d, n in zip(da.dims, da.shape,
+                                                                      strict=True)
+    )
+
+
+def _shards(da: xr.DataArray, shards: Any, chunks: tuple[int, ...], version: str) -> Any:
+    if shards is None:
+        return None
+    if version != "0.5":
+        raise UnsupportedOptionError("sharding needs Zarr v3: use version='0.5' or shards=None")
+    if isinstance(shards, int | np.integer):
+        per = {d: int(shards) for d in spatial_dims(da)}
+    elif isinstance(shards, Mapping):
+        per = {str(d): int(v) for d, v in shards.items()}
+    else:
+        raise UnsupportedOptionError(f"shards must be an int or a mapping dim → int, got {shards}")
+    out = []
+    for d, c, n in zip(da.dims, chunks, da.shape, strict=True):
+        s = per.get(str(d), c)
+        s = min(max(s, c), -(-int(n) // c) * c)
+        if s % c:
+            raise UnsupportedOptionError(
+                f"shard size {s} along {d!r} must be a multiple of the chunk size {c}"
+            )
+        out.append(s)
+    return tuple(out)
+
+
+def _compressors(compressor: Any, version: str) -> dict[str, Any]:
+    if isinstance(compressor, str) and compressor == "default":
+        return {}
+    if compressor is None:
+        return {"compressors": None}
+    if isinstance(compressor, str):
+        name = compressor.lower()
+        if version == "0.5":
+            import zarr.codecs as zc
+
+            v3 = {
+                "zstd": lambda: zc.ZstdCodec(level=3),
+                "gzip": lambda: zc.GzipCodec(level=5),
+                "blosc": lambda: zc.BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"),
+                "lz4": lambda: zc.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
+            }
+            table = v3
+        else:
+            import numcodecs
+
+            table = {
+                "zstd": lambda: numcodecs.Zstd(level=3),
+                "gzip": lambda: numcodecs.GZip(level=5),
+                "blosc": lambda: numcodecs.Blosc(cname="zstd", clevel=5,
+                                                 shuffle=numcodecs.Blosc.BITSHUFFLE),
+                "lz4": lambda: numcodecs.Blosc(cname="lz4", clevel=5,
+                                               shuffle=numcodecs.Blosc.SHUFFLE),
+            }
+        if name not in table:
+            raise UnsupportedOptionError(
+                f"unknown compressor {compressor!r}; use 'default', None, one of "
+                f"{sorted(table)} or a codec object"
+            )
+        return {"compressors": table[name]()}
+    return {"compressors": compressor}
+
+
+def _axis_metadata(da: xr.DataArray) -> tuple[dict[str, str | None], dict[str, float],
+                                              dict[str, float]]:
+    """Units, scale and translation by dim of one (canonical) level."""
+    grid = grid_of(da)
+    units: dict[str, str | None] = {}
+    scale: dict[str, float] = {}
+    trans: dict[str, float] = {}
+    for a, s, o in zip(grid.axes, grid.spacing_xyz, grid.origin_xyz, strict=True):
+        scale[a], trans[a] = float(s), float(o)
+        units[a] = canonical_unit(da.coords[a].attrs.get("units", "millimeter"))
+    if "c" in da.dims:
+        scale["c"], trans["c"], units["c"] = 1.0, 0.0, None
+    if "t" in da.dims:
+        scale["t"], trans["t"], units["t"] = 1.0, 0.0, None
+        if "t" in da.coords and np.issubdtype(da.coords["t"].dtype, np.number):
+            v = np.asarray(da.coords["t"].values, np.float64)
+            step = float(v[1] - v[0]) if v.size > 1 else 1.0
+            if step > 0 and np.allclose(np.diff(v), step, rtol=1e-6, atol=0):
+                scale["t"], trans["t"] = step, float(v[0])
+                units["t"] = canonical_unit(da.coords["t"].attrs.get("units"))
+    return units, scale, trans
+
+
+# ---------------------------------------------------------------------- writing
+def _create(
+    root: zarr.Group, k: int, da: xr.DataArray, chunks: tuple[int, ...], shards: Any,
+    codec: dict[str, Any], version: str,
+) -> zarr.Array:
+    kwargs: dict[str, Any] = dict(
+        name=f"scale{k}/image",
+        shape=da.shape,
+        dtype=da.dtype,
+        chunks=chunks,
+        fill_value=0,
+        **codec,
+    )
+    if version == "0.5":
+        kwargs["dimension_names"] = [str(d) for d in da.dims]
+        if shards is not None:
+            kwargs["shards"] = shards
+    else:
+        kwargs["attributes"] = {"_ARRAY_DIMENSIONS": [str(d) for d in da.dims]}
+        kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    return root.create_array(**kwargs)
+
+
+def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> None:
+    data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
+    dsa.store(data.rechunk(block), arr, lock=False, compute=True)
+
+
+def _from_stored(arr: zarr.Array, like: xr.DataArray, block: tuple[int, ...]) -> xr.DataArray:
+    return like.copy(data=dsa.from_zarr(arr, chunks=block))
+
+
+def _write_group(
+    store: Any,
+    levels: list[xr.DataArray],
+    *,
+    build: tuple[list[dict[str, int]], str, dict[str, int]] | None,
+    version: str,
+    chunks: Any,
+    shards: Any,
+    codec: dict[str, Any],
+    name: str | None,
+) -> None:
+    root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
+    meta_levels = []
+    written: list[xr.DataArray] = []
+    todo = list(levels)
+    if build is not None:
+        factors, method, chunk_map = build
+        todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+    for k, level in enumerate(todo):
+        if level is None:  # next pyramid level, from the stored previous one
+            level = downsample(written[-1], factors[k - 1], method, chunks=chunk_map)
+        wchunks = _write_chunks(level, chunks)
+        wshards = _shards(level, shards, wchunks, version)
+        arr = _create(root, k, level, wchunks, wshards, codec, version)
+        block = wshards or wchunks
+        _store_level(level, arr, block)
+        written.append(_from_stored(arr, level, block))
+        units, scale, trans = _axis_metadata(level)
+        meta_levels.append((f"scale{k}/image", scale, trans, units))
+    dims = [str(d) for d in levels[0].dims]
+    attrs = build_attrs(
+        version=version,
+        dims=dims,
+        units=meta_levels[0][3],
+        levels=[(p, s, t) for p, s, t, _ in meta_levels],
+        direction_zyx=grid_of(levels[0]).direction_zyx,
+        name=name,
+    )
+    root.attrs.update(attrs)
+
+
+def _exists(store: Any) -> bool:
+    try:
+        zarr.open_group(store=store, mode="r")
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError, KeyError):
+        return False
+    return True
+
+
+def to_ome_zarr(
+    obj: xr.DataArray | xr.DataTree,
+    path: StoreTarget,
+    *,
+    pyramid: bool | xr.DataTree = True,
+    version: str = "0.5",
+    chunks: int | Mapping[str, int] | None = None,
+    shards: int | Mapping[str, int] | None = None,
+    compressor: Any = "default",
+    overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
+    levels: int | None = None,
+    factors: Any = None,
+    method: str | None = None,
+    label: bool | None = None,
+    name: str | None = None,
+    progress: bool = False,
+) -> None:
+    """Write an image or a pyramid as an OME-Zarr store, chunk by chunk.
+
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.DataTree
+        An image obeying the geometry contract, or a pyramid DataTree (``scale0``, …).
+    path : str, path-like, fsspec mapper or zarr store
+        Destination: a local ``.ome.zarr`` folder (written atomically) or a URL
+        (``s3://…``), mapper or store.
+    pyramid : bool or xarray.DataTree
+        ``True``: build a pyramid while writing (each level from the stored previous one;
+        ``levels``, ``factors``, ``method``, ``label`` as in
+        :func:`spatial_xr.ops.pyramid.pyramid`); ``False``: one level; a DataTree: write
+        its levels as they are.
+    version : {"0.5", "0.4"}
+        OME-NGFF version: 0.5 writes Zarr v3, 0.4 writes Zarr v2.
+    chunks : int or mapping dim → int, optional
+        Chunk edge per spatial dim (``t``/``c``: 1); default 128 (3-D) or 256 (2-D).
+    shards : int or mapping dim → int, optional
+        Shard edge per spatial dim (0.5 only), a multiple of the chunk.
+    compressor : "default", None, str or codec
+        ``"default"`` (Zarr's default, Zstandard), ``None`` (uncompressed), one of
+        ``"zstd"``, ``"blosc"``, ``"lz4"``, ``"gzip"``, or a numcodecs (0.4) / zarr v3
+        codec (0.5) object.
+    overwrite : bool
+        Replace an existing store.
+    storage_options : dict, optional
+        fsspec options for URLs.
+    name : str, optional
+        Name of the multiscale image in the metadata (default the DataArray's name).
+    progress : bool
+        Show a dask progress bar (local scheduler).
+
+    Raises
+    ------
+    OverwriteError
+        The destination exists and ``overwrite`` is False (nothing is written).
+    DimensionError, UnsupportedOptionError
+        Dims outside ``t, c, z, y, x``; bad chunks, shards, compressor or method.
+    """
+    if version not in VERSIONS:
+        raise UnsupportedOptionError(f"version must be '0.5' or '0.4', got {version!r}")
+    build = None
+    if isinstance(obj, xr.DataTree):
+        levels_da = [_canonical(lv) for lv in tree_levels(obj)]
+    elif isinstance(pyramid, xr.DataTree):
+        levels_da = [_canonical(lv) for lv in tree_levels(pyramid)]
+        if dict(levels_da[0].sizes) != dict(obj.sizes):
+            raise DimensionError(
+                f"pyramid level 0 has sizes {dict(levels_da[0].sizes)} but the image has "
+                f"{dict(obj.sizes)}; pass the pyramid built from this image"
+            )
+    else:
+        levels_da = [_canonical(obj)]
+        if pyramid:
+            is_label = bool(obj.attrs.get("label", False)) if label is None else bool(label)
+            m = _check_method(method, is_label, np.dtype(obj.dtype))
+            chunk_map = _chunk_map(chunks, levels_da[0])
+            build = (_level_factors(levels_da[0], levels, factors, chunk_map), m, chunk_map)
+    name = name or (str(levels_da[0].name) if levels_da[0].name is not None else None)
+    codec = _compressors(compressor, version)
+    kwargs = dict(build=build, version=version, chunks=chunks, shards=shards, codec=codec,
+                  name=name)
+    ctx: Any = contextlib.nullcontext()
+    if progress:
+        from dask.diagnostics import ProgressBar
+
+        ctx = ProgressBar()
+    local = resolve_local_path(path)
+    with ctx:
+        if local is not None:
+            with atomic_output(local, overwrite=overwrite) as tmp:
+                _write_group(zarr.storage.LocalStore(str(tmp)), levels_da, **kwargs)
+            return
+        store = open_store(path, mode="w", storage_options=storage_options)
+        if _exists(store) and not overwrite:
+            raise OverwriteError(
+                f"{describe(path)} already holds a Zarr group; pass overwrite=True to "
+                "replace it, or choose another destination"
+            )
+        _write_group(store, levels_da, **kwargs)
+

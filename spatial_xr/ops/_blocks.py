@@ -1,0 +1,86 @@
+"""Graph plumbing: tasks that read one input box out of a dask array's chunks.
+
+A task built here depends on exactly the input chunks that intersect its box, by key, so
+a graph has one task per output block and each task reads a bounded region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Piece", "assemble", "box_pieces"]
+
+Piece = tuple[tuple[slice, ...], tuple[slice, ...]]
+"""(slices inside an input chunk, slices inside the assembled box)."""
+
+
+def box_pieces(
+    name: str,
+    chunks: Sequence[Sequence[int]],
+    lead_block: Sequence[int],
+    start: Sequence[int],
+    stop: Sequence[int],
+) -> tuple[list[tuple[Any, ...]], list[Piece]]:
+    """Input chunk keys and placements that assemble ``array[lead_block][start:stop]``.
+
+    Parameters
+    ----------
+    name : str
+        The dask array's name.
+    chunks : sequence of sequence of int
+        Its chunks, leading (non-spatial) dims first, then spatial dims.
+    lead_block : sequence of int
+        Block index along each leading dim (the whole block is taken).
+    start, stop : sequence of int
+        Half-open box along the spatial dims.
+
+    Returns
+    -------
+    keys : list of tuple
+        Dask keys of the chunks to read.
+    pieces : list of (chunk slices, box slices)
+    """
+    nlead = len(lead_block)
+    per_axis: list[list[tuple[int, slice, slice]]] = []
+    for a, (b, e) in enumerate(zip(start, stop, strict=True)):
+        bounds = np.concatenate([[0], np.cumsum(chunks[nlead + a])])
+        first = int(np.searchsorted(bounds, b, side="right")) - 1
+        last = int(np.searchsorted(bounds, e, side="left")) - 1
+        axis = []
+        for c in range(first, last + 1):
+            lo = max(b, int(bounds[c]))
+            hi = min(e, int(bounds[c + 1]))
+            axis.append((c, slice(lo - int(bounds[c]), hi - int(bounds[c])),
+                         slice(lo - b, hi - b)))
+        per_axis.append(axis)
+    keys: list[tuple[Any, ...]] = []
+    pieces: list[Piece] = []
+    lead_slices = (slice(None),) * nlead
+    for combo in np.ndindex(*[len(ax) for ax in per_axis]):
+        parts = [per_axis[a][c] for a, c in enumerate(combo)]
+        keys.append((name, *lead_block, *(p[0] for p in parts)))
+        pieces.append((lead_slices + tuple(p[1] for p in parts),
+                       lead_slices + tuple(p[2] for p in parts)))
+    return keys, pieces
+
+
+def assemble(
+    arrays: Sequence[NDArray[Any]], pieces: Sequence[Piece], box_shape: Sequence[int]
+) -> NDArray[Any]:
+    """Copy chunk pieces into one C-contiguous box (no copy when a whole chunk is the box).
+
+    The kernels are compiled per array layout; always handing them C-contiguous boxes
+    keeps that to one compilation per dtype.
+    """
+    first = arrays[0][pieces[0][0]]
+    if len(arrays) == 1 and first.shape[-len(box_shape):] == tuple(box_shape):
+        return np.ascontiguousarray(first)
+    lead = first.shape[: first.ndim - len(box_shape)]
+    box = np.empty((*lead, *box_shape), dtype=np.result_type(*[a.dtype for a in arrays]))
+    for arr, (src, dst) in zip(arrays, pieces, strict=True):
+        box[dst] = arr[src]
+    return box

@@ -1,0 +1,327 @@
+"""Interpolation kernels on in-memory boxes (numpy in, numpy out).
+
+Every kernel works on a 3-D box in ``z, y, x`` order (a 2-D image is a box with one
+``z`` plane) and follows ITK's conventions, so that results agree with SimpleITK's
+``ResampleImageFilter``:
+
+- a continuous index ``x`` is *inside* when ``lo ≤ x < hi`` per axis, with ``lo = −½`` and
+  ``hi = n − ½`` of the whole input expressed in box coordinates; outside ⇒ fill value;
+- ``nearest`` takes voxel ``floor(x + ½)`` (halves round up);
+- ``linear`` is trilinear with neighbours clamped to the input (half-voxel border
+  replicates the edge voxel);
+- ``label`` is per-label linear interpolation (ITK's ``LabelImageGenericInterpolate``
+  with a linear interpolator, SimpleITK's ``sitkLabelLinear``): the label whose indicator
+  interpolates highest wins, ties going to the smaller label;
+- ``cubic`` is a cubic B-spline with mirror boundaries (ITK's
+  ``BSplineInterpolateImageFunction``, ``sitkBSpline``): coefficients from
+  ``scipy.ndimage.spline_filter(mode="mirror")``, evaluated with
+  ``scipy.ndimage.map_coordinates(order=3, mode="mirror")``;
+- integer outputs are clamped to the dtype's range, then truncated toward zero (ITK's
+  ``static_cast`` in ``ResampleImageFilter``).
+
+Nearest, linear and label kernels are compiled with numba (``nogil``: dask threads run
+them in parallel, one output chunk each).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+__all__ = ["CUBIC_PREFILTER_MARGIN", "METHODS", "resample_box", "sample_box"]
+
+METHODS = ("nearest", "linear", "cubic", "label")
+CUBIC_PREFILTER_MARGIN = 16
+"""Extra input voxels read around a box for the B-spline prefilter: the recursive filter's
+influence decays as 0.268^d, so a cut 16 voxels away changes coefficients by < 1e-9."""
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _clampi(v: int, n: int) -> int:
+    if v < 0:
+        return 0
+    if v > n - 1:
+        return n - 1
+    return v
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _store(out: Any, k: int, j: int, i: int, v: float, is_int: bool, vmin: float,
+           vmax: float) -> None:
+    if is_int:
+        if v < vmin:
+            v = vmin
+        elif v > vmax:
+            v = vmax
+    out[k, j, i] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, order: int,
+                   is_int: bool, vmin: float, vmax: float) -> None:  # pragma: no cover - jit
+    nz, ny, nx = src.shape
+    oz, oy, ox = out.shape
+    for k in range(oz):
+        for j in range(oy):
+            bz = a[0, 0] * k + a[0, 1] * j + a[0, 3]
+            by = a[1, 0] * k + a[1, 1] * j + a[1, 3]
+            bx = a[2, 0] * k + a[2, 1] * j + a[2, 3]
+            for i in range(ox):
+                z = bz + a[0, 2] * i
+                y = by + a[1, 2] * i
+                x = bx + a[2, 2] * i
+                if not (lo[0] <= z < hi[0] and lo[1] <= y < hi[1] and lo[2] <= x < hi[2]):
+                    out[k, j, i] = fill
+                    continue
+                if order == 0:
+                    iz = _clampi(math.floor(z + 0.5), nz)
+                    iy = _clampi(math.floor(y + 0.5), ny)
+                    ix = _clampi(math.floor(x + 0.5), nx)
+                    _store(out, k, j, i, float(src[iz, iy, ix]), is_int, vmin, vmax)
+                    continue
+                fz = math.floor(z)
+                fy = math.floor(y)
+                fx = math.floor(x)
+                wz = z - fz
+                wy = y - fy
+                wx = x - fx
+                z0 = _clampi(int(fz), nz)
+                z1 = _clampi(int(fz) + 1, nz)
+                y0 = _clampi(int(fy), ny)
+                y1 = _clampi(int(fy) + 1, ny)
+                x0 = _clampi(int(fx), nx)
+                x1 = _clampi(int(fx) + 1, nx)
+                c00 = src[z0, y0, x0] + (src[z0, y0, x1] - float(src[z0, y0, x0])) * wx
+                c01 = src[z0, y1, x0] + (src[z0, y1, x1] - float(src[z0, y1, x0])) * wx
+                c10 = src[z1, y0, x0] + (src[z1, y0, x1] - float(src[z1, y0, x0])) * wx
+                c11 = src[z1, y1, x0] + (src[z1, y1, x1] - float(src[z1, y1, x0])) * wx
+                c0 = c00 + (c01 - c00) * wy
+                c1 = c10 + (c11 - c10) * wy
+                _store(out, k, j, i, c0 + (c1 - c0) * wz, is_int, vmin, vmax)
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_vote(src: Any, z: float, y: float, x: float, labels: Any,
+                weights: Any) -> float:  # pragma: no cover - jit
+    nz, ny, nx = src.shape
+    fz = math.floor(z)
+    fy = math.floor(y)
+    fx = math.floor(x)
+    wz = z - fz
+    wy = y - fy
+    wx = x - fx
+    zs = (_clampi(int(fz), nz), _clampi(int(fz) + 1, nz))
+    ys = (_clampi(int(fy), ny), _clampi(int(fy) + 1, ny))
+    xs = (_clampi(int(fx), nx), _clampi(int(fx) + 1, nx))
+    wzs = (1.0 - wz, wz)
+    wys = (1.0 - wy, wy)
+    wxs = (1.0 - wx, wx)
+    n = 0
+    for a in range(2):
+        for b in range(2):
+            for c in range(2):
+                w = wzs[a] * wys[b] * wxs[c]
+                v = float(src[zs[a], ys[b], xs[c]])
+                found = False
+                for m in range(n):
+                    if labels[m] == v:
+                        weights[m] += w
+                        found = True
+                        break
+                if not found:
+                    labels[n] = v
+                    weights[n] = w
+                    n += 1
+    best = labels[0]
+    best_w = weights[0]
+    for m in range(1, n):
+        if weights[m] > best_w or (weights[m] == best_w and labels[m] < best):
+            best = labels[m]
+            best_w = weights[m]
+    return best
+
+
+@numba.njit(cache=True, nogil=True)
+def _affine_label_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any,
+                         fill: float) -> None:  # pragma: no cover - jit
+    oz, oy, ox = out.shape
+    labels = np.empty(8, dtype=np.float64)
+    weights = np.empty(8, dtype=np.float64)
+    for k in range(oz):
+        for j in range(oy):
+            for i in range(ox):
+                z = a[0, 0] * k + a[0, 1] * j + a[0, 2] * i + a[0, 3]
+                y = a[1, 0] * k + a[1, 1] * j + a[1, 2] * i + a[1, 3]
+                x = a[2, 0] * k + a[2, 1] * j + a[2, 2] * i + a[2, 3]
+                if not (lo[0] <= z < hi[0] and lo[1] <= y < hi[1] and lo[2] <= x < hi[2]):
+                    out[k, j, i] = fill
+                else:
+                    out[k, j, i] = _label_vote(src, z, y, x, labels, weights)
+
+
+@numba.njit(cache=True, nogil=True)
+def _points_kernel(src: Any, pts: Any, out: Any, lo: Any, hi: Any, fill: float, order: int,
+                   is_int: bool, vmin: float, vmax: float) -> None:  # pragma: no cover - jit
+    nz, ny, nx = src.shape
+    labels = np.empty(8, dtype=np.float64)
+    weights = np.empty(8, dtype=np.float64)
+    for p in range(pts.shape[0]):
+        z = pts[p, 0]
+        y = pts[p, 1]
+        x = pts[p, 2]
+        if not (lo[0] <= z < hi[0] and lo[1] <= y < hi[1] and lo[2] <= x < hi[2]):
+            out[p] = fill
+            continue
+        if order == 2:
+            out[p] = _label_vote(src, z, y, x, labels, weights)
+            continue
+        if order == 0:
+            v = float(src[_clampi(math.floor(z + 0.5), nz),
+                          _clampi(math.floor(y + 0.5), ny),
+                          _clampi(math.floor(x + 0.5), nx)])
+        else:
+            fz = math.floor(z)
+            fy = math.floor(y)
+            fx = math.floor(x)
+            wz = z - fz
+            wy = y - fy
+            wx = x - fx
+            z0 = _clampi(int(fz), nz)
+            z1 = _clampi(int(fz) + 1, nz)
+            y0 = _clampi(int(fy), ny)
+            y1 = _clampi(int(fy) + 1, ny)
+            x0 = _clampi(int(fx), nx)
+            x1 = _clampi(int(fx) + 1, nx)
+            c00 = src[z0, y0, x0] + (src[z0, y0, x1] - float(src[z0, y0, x0])) * wx
+            c01 = src[z0, y1, x0] + (src[z0, y1, x1] - float(src[z0, y1, x0])) * wx
+            c10 = src[z1, y0, x0] + (src[z1, y0, x1] - float(src[z1, y0, x0])) * wx
+            c11 = src[z1, y1, x0] + (src[z1, y1, x1] - float(src[z1, y1, x0])) * wx
+            c0 = c00 + (c01 - c00) * wy
+            c1 = c10 + (c11 - c10) * wy
+            v = c0 + (c1 - c0) * wz
+        if is_int:
+            v = min(max(v, vmin), vmax)
+        out[p] = v
+
+
+def _int_range(dtype: np.dtype[Any]) -> tuple[bool, float, float]:
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return True, float(info.min), float(info.max)
+    return False, 0.0, 0.0
+
+
+def _cast(values: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Clamp to an integer dtype's range and truncate toward zero, or plain cast."""
+    is_int, vmin, vmax = _int_range(dtype)
+    if is_int:
+        values = np.trunc(np.clip(values, vmin, vmax))
+    return values.astype(dtype, copy=False)
+
+
+def _cubic(src: NDArray[Any], coords_zyx: NDArray[np.float64]) -> NDArray[np.float64]:
+    """B-spline (order 3, mirror) values of a 3-D box at continuous indices (3, ...)."""
+    keep = [a for a in range(3) if src.shape[a] > 1]
+    s = src.reshape([src.shape[a] for a in keep]).astype(np.float64)
+    coef = ndimage.spline_filter(s, order=3, mode="mirror", output=np.float64)
+    return ndimage.map_coordinates(
+        coef, coords_zyx[keep], order=3, mode="mirror", prefilter=False, output=np.float64
+    )
+
+
+def resample_box(
+    src: NDArray[Any],
+    mapping_zyx: NDArray[np.float64],
+    out_shape_zyx: tuple[int, int, int],
+    lo_zyx: NDArray[np.float64],
+    hi_zyx: NDArray[np.float64],
+    method: str,
+    fill: float,
+    dtype: np.dtype[Any],
+) -> NDArray[Any]:
+    """Resample one 3-D box onto an output box through an affine index mapping.
+
+    Parameters
+    ----------
+    src : ndarray, shape (nz, ny, nx)
+        Input voxels (any real dtype).
+    mapping_zyx : ndarray, shape (3, 4)
+        Output index (k, j, i, 1) → continuous box index (z, y, x).
+    out_shape_zyx : tuple of int
+    lo_zyx, hi_zyx : ndarray, shape (3,)
+        Inside test ``lo ≤ index < hi`` in box coordinates.
+    method : {"nearest", "linear", "cubic", "label"}
+    fill : float
+        Value outside the input.
+    dtype : numpy dtype
+        Output dtype (integers: clamp, then truncate toward zero).
+
+    Returns
+    -------
+    ndarray, shape ``out_shape_zyx``, dtype ``dtype``
+    """
+    out = np.empty(out_shape_zyx, dtype=dtype)
+    a = np.ascontiguousarray(mapping_zyx, dtype=np.float64)
+    lo = np.ascontiguousarray(lo_zyx, dtype=np.float64)
+    hi = np.ascontiguousarray(hi_zyx, dtype=np.float64)
+    if method in ("nearest", "linear"):
+        is_int, vmin, vmax = _int_range(out.dtype)
+        _affine_kernel(src, out, a, lo, hi, float(fill), 0 if method == "nearest" else 1,
+                       is_int, vmin, vmax)
+    elif method == "label":
+        _affine_label_kernel(src, out, a, lo, hi, float(fill))
+    else:
+        grid = np.indices(out_shape_zyx, dtype=np.float64).reshape(3, -1)
+        coords = a[:, :3] @ grid + a[:, 3:]
+        inside = np.all((coords >= lo[:, None]) & (coords < hi[:, None]), axis=0)
+        values = np.full(coords.shape[1], float(fill))
+        if inside.any():
+            values[inside] = _cubic(src, coords[:, inside])
+        out[...] = _cast(values, out.dtype).reshape(out_shape_zyx)
+    return out
+
+
+def sample_box(
+    src: NDArray[Any],
+    index_zyx: NDArray[np.float64],
+    lo_zyx: NDArray[np.float64],
+    hi_zyx: NDArray[np.float64],
+    method: str,
+    fill: float,
+    dtype: np.dtype[Any],
+) -> NDArray[Any]:
+    """Values of a 3-D box at continuous box indices.
+
+    Parameters
+    ----------
+    src : ndarray, shape (nz, ny, nx)
+    index_zyx : ndarray, shape (N, 3)
+        Continuous indices in box coordinates, z, y, x order.
+    lo_zyx, hi_zyx, method, fill, dtype
+        As in :func:`resample_box`.
+
+    Returns
+    -------
+    ndarray, shape (N,), dtype ``dtype``
+    """
+    pts = np.ascontiguousarray(index_zyx, dtype=np.float64)
+    lo = np.ascontiguousarray(lo_zyx, dtype=np.float64)
+    hi = np.ascontiguousarray(hi_zyx, dtype=np.float64)
+    if method == "cubic":
+        inside = np.all((pts >= lo) & (pts < hi), axis=1)
+        values = np.full(pts.shape[0], float(fill))
+        if inside.any():
+            values[inside] = _cubic(src, pts[inside].T)
+        return _cast(values, np.dtype(dtype))
+    out = np.empty(pts.shape[0], dtype=np.float64)
+    is_int, vmin, vmax = _int_range(np.dtype(dtype))
+    order = {"nearest": 0, "linear": 1, "label": 2}[method]
+    _points_kernel(src, pts, out, lo, hi, float(fill), order, is_int, vmin, vmax)
+    if is_int:
+        out = np.trunc(out)
+    return out.astype(dtype)
