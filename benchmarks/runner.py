@@ -73,7 +73,10 @@ def prepare_children(cache: Path) -> None:
                    capture_output=True)
 
 
-def run(args: argparse.Namespace) -> tuple[list[Row], list[Case], inputs.Profile]:
+def run(
+    args: argparse.Namespace, progress: Any = None
+) -> tuple[list[Row], list[Case], inputs.Profile]:
+    """Run the selected cases; ``progress(rows)`` is called after each case."""
     prof = inputs.PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     cases = select(all_cases(), args.only)
     if prof.name != "full":  # variants left out, and one peer per case
@@ -109,6 +112,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[Case], inputs.Profile
         outcomes = run_case(case, params, repeats, prof.warmup, log=_log)
         _log(f"  ({time.perf_counter() - t0:.1f} s)")
         rows.extend(rows_for(case, outcomes))
+        if progress is not None:
+            progress(rows)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
     return rows, cases, prof
@@ -155,13 +160,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     machine = describe()
     t0 = time.perf_counter()
-    rows, cases, prof = run(args)
-    text = report(rows, cases, prof, machine, time.perf_counter() - t0)
-    print(text)
     cache = args.cache.resolve()
-    (cache / f"results-{prof.name}.md").write_text(text + "\n")
-    (cache / f"results-{prof.name}.json").write_text(
-        json.dumps([asdict(r) for r in rows], indent=1, default=str))
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+
+    def save(rows: list[Row], cases: list[Case] | None = None, final: bool = False) -> str:
+        text = report(rows, cases or [], inputs.PROFILES[name], machine,
+                      time.perf_counter() - t0)
+        suffix = "" if final else ".partial"
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / f"results-{name}{suffix}.md").write_text(text + "\n")
+        (cache / f"results-{name}{suffix}.json").write_text(
+            json.dumps([asdict(r) for r in rows], indent=1, default=str))
+        return text
+
+    rows, cases, _ = run(args, progress=save)
+    text = save(rows, cases, final=True)
+    print(text)
     if args.write_readme:
         write_readme(text)
     return 0

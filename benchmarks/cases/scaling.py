@@ -99,9 +99,9 @@ CASES = [
     Case("scaling: pyramid + OME-Zarr write on a LocalCluster, 2 workers vs 1",
          Side("spatial_xr, 2 workers", f"{M}:workers", {"workers": 2}),
          peers=[Side("spatial_xr, 1 worker", f"{M}:workers", {"workers": 1})],
-         inputs=("ct_nii",), requires=_available, repeats=3),
+         inputs=("ct_nii",), requires=_available, repeats=2),
     Case("batch of 8 volumes: open + pyramid + OME-Zarr write, time per input",
          Side("spatial_xr", f"{M}:batch_ours"),
          peers=[Side("nibabel + ngff-zarr dask_bin_shrink", f"{M}:batch_ngff")],
-         inputs=("batch",), requires=_available, repeats=3),
+         inputs=("batch",), requires=_available, repeats=2),
 ]
