@@ -17,15 +17,33 @@ Run = Callable[[argparse.Namespace], int]
 
 
 def _info_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", help="NIfTI file, DICOM folder or OME-Zarr store")
+    p.add_argument("path", help="NIfTI file, DICOM file or folder, or OME-Zarr store")
     p.add_argument("--orientation", default=None, help="reorient first, e.g. RAS")
+    p.add_argument("--series-uid", default=None,
+                   help="in a DICOM folder holding several series, the one to describe")
 
 
 def _info_run(args: argparse.Namespace) -> int:
+    import os
+
     import spatial_xr
+    from spatial_xr.io.omezarr.read import is_omezarr_path
     from spatial_xr.repr import geometry_rows
 
-    da = spatial_xr.open_image(args.path, orientation=args.orientation)
+    kwargs = {}
+    if os.path.isdir(args.path) and not is_omezarr_path(args.path):
+        from spatial_xr.dicom import discover_series
+
+        series = discover_series(args.path)
+        print(f"{args.path}: {len(series)} DICOM series")
+        for info in series:
+            print(f"  {info.summary()}")
+        if args.series_uid is None and len(series) > 1:
+            print("pass --series-uid UID to describe one of them")
+            return 0
+        if args.series_uid is not None:
+            kwargs["series_uid"] = args.series_uid
+    da = spatial_xr.open_image(args.path, orientation=args.orientation, **kwargs)
     rows = geometry_rows(da)
     width = max(len(k) for k, _ in rows)
     print(args.path)

@@ -62,3 +62,16 @@ def test_phantom_markers_are_where_they_were_put() -> None:
         idx = da.spatial.world_to_index(m, rounded=True)
         assert int(da.values[tuple(idx)]) == 1000
     assert not da.spatial.grid.is_axis_aligned
+
+
+def test_info_lists_dicom_series(capsys: pytest.CaptureFixture[str]) -> None:
+    from pydicom.data import get_testdata_file
+
+    folder = Path(get_testdata_file("CT_small.dcm")).parent / "dicomdirtests" / "98892003" / "MR2"
+    assert main(["info", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "3 DICOM series" in out and "FAST LOCALIZER" in out and "--series-uid" in out
+    uid = "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.481"
+    assert main(["info", str(folder), "--series-uid", uid]) == 0
+    out = capsys.readouterr().out
+    assert "z: 1, y: 16, x: 16" in out and "spacing" in out

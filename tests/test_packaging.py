@@ -22,7 +22,7 @@ def test_runtime_dependencies_are_in_environment_yml() -> None:
     conda_names = {"simpleitk": "simpleitk", "isal": "python-isal"}
     listed = {_name(line.strip(" -")) for line in env.splitlines() if line.strip().startswith("- ")}
     runtime = [*project["dependencies"]]
-    for extra in ("plot", "progress", "distributed", "remote", "itk", "gzip"):
+    for extra in ("plot", "progress", "distributed", "remote", "itk", "gzip", "dicom-codecs"):
         runtime += project["optional-dependencies"].get(extra, [])
     missing = [r for r in runtime if conda_names.get(_name(r), _name(r)) not in listed]
     assert not missing, f"add these runtime dependencies to environment.yml: {missing}"

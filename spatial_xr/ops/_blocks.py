@@ -71,14 +71,10 @@ def box_pieces(
 def assemble(
     arrays: Sequence[NDArray[Any]], pieces: Sequence[Piece], box_shape: Sequence[int]
 ) -> NDArray[Any]:
-    """Copy chunk pieces into one C-contiguous box (no copy when a whole chunk is the box).
-
-    The kernels are compiled per array layout; always handing them C-contiguous boxes
-    keeps that to one compilation per dtype.
-    """
+    """Copy chunk pieces into one box (a view when a single chunk holds the box)."""
     first = arrays[0][pieces[0][0]]
     if len(arrays) == 1 and first.shape[-len(box_shape):] == tuple(box_shape):
-        return np.ascontiguousarray(first)
+        return first
     lead = first.shape[: first.ndim - len(box_shape)]
     box = np.empty((*lead, *box_shape), dtype=np.result_type(*[a.dtype for a in arrays]))
     for arr, (src, dst) in zip(arrays, pieces, strict=True):

@@ -61,17 +61,78 @@ def _store(out: Any, k: int, j: int, i: int, v: float, is_int: bool, vmin: float
     out[k, j, i] = v
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_interval(a: float, b: float, lo: float, hi: float, n: int) -> tuple[int, int]:
+    """Indices i in [0, n) with lo <= b + a·i <= hi (an interval, maybe empty)."""
+    if abs(a) < 1e-300:
+        if lo <= b <= hi:
+            return 0, n
+        return 0, 0
+    t1 = (lo - b) / a
+    t2 = (hi - b) / a
+    tmin = min(t1, t2)
+    tmax = max(t1, t2)
+    s = max(0.0, math.ceil(tmin))
+    e = min(float(n), math.floor(tmax) + 1.0)
+    if e <= s:
+        return 0, 0
+    return int(s), int(e)
+
+
 @numba.njit(cache=True, nogil=True)
 def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, order: int,
                    is_int: bool, vmin: float, vmax: float) -> None:  # pragma: no cover - jit
     nz, ny, nx = src.shape
     oz, oy, ox = out.shape
+    eps = 1e-6
+    # fast region of a row: every neighbour inside the box, no clamping or inside test
+    if order == 0:
+        fz0, fz1 = -0.5 + eps, nz - 0.5 - eps
+        fy0, fy1 = -0.5 + eps, ny - 0.5 - eps
+        fx0, fx1 = -0.5 + eps, nx - 0.5 - eps
+    else:
+        fz0, fz1 = eps, nz - 1 - eps
+        fy0, fy1 = eps, ny - 1 - eps
+        fx0, fx1 = eps, nx - 1 - eps
     for k in range(oz):
         for j in range(oy):
             bz = a[0, 0] * k + a[0, 1] * j + a[0, 3]
             by = a[1, 0] * k + a[1, 1] * j + a[1, 3]
             bx = a[2, 0] * k + a[2, 1] * j + a[2, 3]
+            s1, e1 = _row_interval(a[0, 2], bz, fz0, fz1, ox)
+            s2, e2 = _row_interval(a[1, 2], by, fy0, fy1, ox)
+            s3, e3 = _row_interval(a[2, 2], bx, fx0, fx1, ox)
+            fs = max(s1, max(s2, s3))
+            fe = min(e1, min(e2, e3))
+            if fe < fs:
+                fe = fs
+            for i in range(fs, fe):
+                z = bz + a[0, 2] * i
+                y = by + a[1, 2] * i
+                x = bx + a[2, 2] * i
+                if order == 0:
+                    _store(out, k, j, i, float(src[math.floor(z + 0.5), math.floor(y + 0.5),
+                                                   math.floor(x + 0.5)]), is_int, vmin, vmax)
+                    continue
+                z0 = math.floor(z)
+                y0 = math.floor(y)
+                x0 = math.floor(x)
+                wz = z - z0
+                wy = y - y0
+                wx = x - x0
+                c00 = src[z0, y0, x0] + (src[z0, y0, x0 + 1] - float(src[z0, y0, x0])) * wx
+                c01 = src[z0, y0 + 1, x0] + (
+                    src[z0, y0 + 1, x0 + 1] - float(src[z0, y0 + 1, x0])) * wx
+                c10 = src[z0 + 1, y0, x0] + (
+                    src[z0 + 1, y0, x0 + 1] - float(src[z0 + 1, y0, x0])) * wx
+                c11 = src[z0 + 1, y0 + 1, x0] + (
+                    src[z0 + 1, y0 + 1, x0 + 1] - float(src[z0 + 1, y0 + 1, x0])) * wx
+                c0 = c00 + (c01 - c00) * wy
+                c1 = c10 + (c11 - c10) * wy
+                _store(out, k, j, i, c0 + (c1 - c0) * wz, is_int, vmin, vmax)
             for i in range(ox):
+                if fs <= i < fe:
+                    continue
                 z = bz + a[0, 2] * i
                 y = by + a[1, 2] * i
                 x = bx + a[2, 2] * i
@@ -90,12 +151,12 @@ def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, or
                 wz = z - fz
                 wy = y - fy
                 wx = x - fx
-                z0 = _clampi(int(fz), nz)
-                z1 = _clampi(int(fz) + 1, nz)
-                y0 = _clampi(int(fy), ny)
-                y1 = _clampi(int(fy) + 1, ny)
-                x0 = _clampi(int(fx), nx)
-                x1 = _clampi(int(fx) + 1, nx)
+                z0 = _clampi(fz, nz)
+                z1 = _clampi(fz + 1, nz)
+                y0 = _clampi(fy, ny)
+                y1 = _clampi(fy + 1, ny)
+                x0 = _clampi(fx, nx)
+                x1 = _clampi(fx + 1, nx)
                 c00 = src[z0, y0, x0] + (src[z0, y0, x1] - float(src[z0, y0, x0])) * wx
                 c01 = src[z0, y1, x0] + (src[z0, y1, x1] - float(src[z0, y1, x0])) * wx
                 c10 = src[z1, y0, x0] + (src[z1, y0, x1] - float(src[z1, y0, x0])) * wx
@@ -209,6 +270,143 @@ def _points_kernel(src: Any, pts: Any, out: Any, lo: Any, hi: Any, fill: float, 
         out[p] = v
 
 
+@numba.njit(cache=True, nogil=True)
+def _bilinear_plane(src: Any, z: int, y0: Any, y1: Any, wy: Any, x0: Any, x1: Any, wx: Any,
+                    dst: Any) -> None:  # pragma: no cover - jit
+    for j in range(dst.shape[0]):
+        ya = y0[j]
+        yb = y1[j]
+        w = wy[j]
+        for i in range(dst.shape[1]):
+            xa = x0[i]
+            xb = x1[i]
+            v = wx[i]
+            c0 = src[z, ya, xa] + (src[z, ya, xb] - float(src[z, ya, xa])) * v
+            c1 = src[z, yb, xa] + (src[z, yb, xb] - float(src[z, yb, xa])) * v
+            dst[j, i] = c0 + (c1 - c0) * w
+
+
+@numba.njit(cache=True, nogil=True)
+def _separable_kernel(src: Any, out: Any, z0: Any, z1: Any, wz: Any, y0: Any, y1: Any,
+                      wy: Any, x0: Any, x1: Any, wx: Any, inside_z: Any, inside_y: Any,
+                      inside_x: Any, fill: float, order: int, is_int: bool, vmin: float,
+                      vmax: float, direct: bool) -> None:  # pragma: no cover - jit
+    oz, oy, ox = out.shape
+    # inside_x is one run of True (the mapping is linear in i)
+    xs = 0
+    while xs < ox and not inside_x[xs]:
+        xs += 1
+    xe = xs
+    while xe < ox and inside_x[xe]:
+        xe += 1
+    if order == 0:
+        for k in range(oz):
+            for j in range(oy):
+                orow = out[k, j]
+                if not (inside_z[k] and inside_y[j]):
+                    orow[:] = fill
+                    continue
+                orow[:xs] = fill
+                orow[xe:] = fill
+                srow = src[z0[k], y0[j]]
+                if direct:
+                    for i in range(xs, xe):
+                        orow[i] = srow[x0[i]]
+                else:
+                    for i in range(xs, xe):
+                        _store(out, k, j, i, float(srow[x0[i]]), is_int, vmin, vmax)
+        return
+    # linear: bilinear planes of the input slices in y/x (each computed once, two cached),
+    # then a lerp along z per output slice
+    plane_a = np.empty((oy, ox), dtype=np.float64)
+    plane_b = np.empty((oy, ox), dtype=np.float64)
+    za = -1
+    zb = -1
+    for k in range(oz):
+        if not inside_z[k]:
+            for j in range(oy):
+                for i in range(ox):
+                    out[k, j, i] = fill
+            continue
+        lo = z0[k]
+        hi = z1[k]
+        # make plane_a hold slice lo and plane_b slice hi, reusing what is cached
+        if za != lo:
+            if zb == lo:
+                plane_a, plane_b = plane_b, plane_a
+                za, zb = zb, za
+            else:
+                _bilinear_plane(src, lo, y0, y1, wy, x0, x1, wx, plane_a)
+                za = lo
+        if zb != hi:
+            if hi == lo:
+                zb = -1
+            else:
+                _bilinear_plane(src, hi, y0, y1, wy, x0, x1, wx, plane_b)
+                zb = hi
+        w = wz[k]
+        for j in range(oy):
+            if not inside_y[j]:
+                out[k, j, :] = fill
+                continue
+            out[k, j, :xs] = fill
+            out[k, j, xe:] = fill
+            pa = plane_a[j]
+            pb = plane_b[j]
+            if hi == lo:
+                for i in range(xs, xe):
+                    _store(out, k, j, i, pa[i], is_int, vmin, vmax)
+            else:
+                for i in range(xs, xe):
+                    _store(out, k, j, i, pa[i] + (pb[i] - pa[i]) * w, is_int, vmin, vmax)
+
+
+def _axis_table(scale: float, offset: float, n_out: int, n_src: int, lo: float, hi: float,
+                order: int) -> tuple[NDArray[Any], ...]:
+    """Per-axis indices, weights and inside flags of a diagonal mapping ``scale·o + offset``."""
+    c = scale * np.arange(n_out, dtype=np.float64) + offset
+    inside = (c >= lo) & (c < hi)
+    if order == 0:
+        i0 = np.clip(np.floor(c + 0.5), 0, n_src - 1).astype(np.int64)
+        return i0, i0, np.zeros(n_out), inside
+    f = np.floor(c)
+    i0 = np.clip(f, 0, n_src - 1).astype(np.int64)
+    i1 = np.clip(f + 1, 0, n_src - 1).astype(np.int64)
+    return i0, i1, c - f, inside
+
+
+def axis_permutation(mapping_zyx: NDArray[np.float64], tol: float = 1e-12) -> list[int] | None:
+    """Input axis read by each output axis when the mapping only scales, flips and permutes
+    axes (``None`` for an oblique mapping)."""
+    lin = np.asarray(mapping_zyx, np.float64)[:, :3]
+    big = np.abs(lin) > tol * max(np.abs(lin).max(), 1.0)
+    if not (np.all(big.sum(axis=0) == 1) and np.all(big.sum(axis=1) == 1)):
+        return None
+    # row r (input axis r) is driven by output axis argmax(big[r]); output axis a reads
+    # input axis perm[a]
+    perm = [0, 0, 0]
+    for r in range(3):
+        perm[int(np.argmax(big[r]))] = r
+    return perm
+
+
+def _separable(src: NDArray[Any], a: NDArray[np.float64], perm: list[int],
+               out: NDArray[Any], lo: NDArray[np.float64], hi: NDArray[np.float64],
+               order: int, fill: float) -> None:
+    """Axis-aligned fast path: per-axis tables, gathers (nearest) or separable lerps."""
+    src_t = src.transpose(perm)
+    tables = [
+        _axis_table(a[perm[ax], ax], a[perm[ax], 3], out.shape[ax], src_t.shape[ax],
+                    lo[perm[ax]], hi[perm[ax]], order)
+        for ax in range(3)
+    ]
+    is_int, vmin, vmax = _int_range(out.dtype)
+    (z0, z1, wz, iz), (y0, y1, wy, iy), (x0, x1, wx, ix) = tables
+    direct = order == 0 and src_t.dtype == out.dtype
+    _separable_kernel(src_t, out, z0, z1, wz, y0, y1, wy, x0, x1, wx, iz, iy, ix,
+                      float(fill), order, is_int, vmin, vmax, direct)
+
+
 def _int_range(dtype: np.dtype[Any]) -> tuple[bool, float, float]:
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
@@ -243,6 +441,7 @@ def resample_box(
     method: str,
     fill: float,
     dtype: np.dtype[Any],
+    out: NDArray[Any] | None = None,
 ) -> NDArray[Any]:
     """Resample one 3-D box onto an output box through an affine index mapping.
 
@@ -260,16 +459,22 @@ def resample_box(
         Value outside the input.
     dtype : numpy dtype
         Output dtype (integers: clamp, then truncate toward zero).
+    out : ndarray, optional
+        Array (shape ``out_shape_zyx``, dtype ``dtype``) to write into.
 
     Returns
     -------
     ndarray, shape ``out_shape_zyx``, dtype ``dtype``
     """
-    out = np.empty(out_shape_zyx, dtype=dtype)
+    if out is None:
+        out = np.empty(out_shape_zyx, dtype=dtype)
     a = np.ascontiguousarray(mapping_zyx, dtype=np.float64)
     lo = np.ascontiguousarray(lo_zyx, dtype=np.float64)
     hi = np.ascontiguousarray(hi_zyx, dtype=np.float64)
-    if method in ("nearest", "linear"):
+    perm = axis_permutation(a) if method in ("nearest", "linear") else None
+    if perm is not None:
+        _separable(src, a, perm, out, lo, hi, 0 if method == "nearest" else 1, fill)
+    elif method in ("nearest", "linear"):
         is_int, vmin, vmax = _int_range(out.dtype)
         _affine_kernel(src, out, a, lo, hi, float(fill), 0 if method == "nearest" else 1,
                        is_int, vmin, vmax)

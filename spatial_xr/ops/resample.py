@@ -9,6 +9,7 @@ input box its voxels read (with the interpolation margin) and on nothing else.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ from spatial_xr.ops._kernels import CUBIC_PREFILTER_MARGIN, METHODS, resample_bo
 
 __all__ = ["antialias_sigma", "resample", "target_grid", "transform_matrix"]
 
-DEFAULT_CHUNK_BYTES = 32 * 2**20
+DEFAULT_CHUNK_BYTES = 16 * 2**20
 """Target size of an output chunk when ``chunks`` is not given."""
 
 
@@ -209,12 +210,11 @@ def _block_task(
     out = np.empty((*lead, *out_shape), dtype=dtype)
     for idx in np.ndindex(*lead):
         src = box[idx]
+        dst = out[idx]
         if nsp == 2:
-            res = resample_box(src[np.newaxis], a_zyx, (1, *out_shape), lo, hi, method, fill,
-                               dtype)
-            out[idx] = res[0]
-        else:
-            out[idx] = resample_box(src, a_zyx, out_shape, lo, hi, method, fill, dtype)
+            src = src[np.newaxis]
+            dst = dst[np.newaxis]
+        resample_box(src, a_zyx, dst.shape, lo, hi, method, fill, dtype, out=dst)
     return out
 
 
@@ -383,7 +383,7 @@ def resample(
         Gaussian pre-filter before downsampling, sigma per input axis from
         :func:`antialias_sigma`; ignored for ``nearest`` and ``label``.
     chunks : int, tuple, mapping or "auto", optional
-        Chunks of the output's spatial dims (default about 32 MiB per chunk).
+        Chunks of the output's spatial dims (default about 16 MiB per chunk).
 
     Returns
     -------
@@ -430,7 +430,9 @@ def resample(
     data = ordered.data
     lazy = isinstance(data, dask.array.Array)
     if not lazy:
-        data = dask.array.from_array(np.asarray(data), chunks=data.shape)
+        # one chunk, named without hashing the whole array
+        data = dask.array.from_array(np.asarray(data), chunks=data.shape,
+                                     name="resample-input-" + uuid.uuid4().hex)
     if data.dtype == np.bool_:
         data = data.astype(np.uint8)
     mapping = index_mapping(out_grid, src, tmat)
@@ -443,7 +445,10 @@ def resample(
     out = resample_dask(data, len(lead), src.shape_zyx, out_grid.shape_zyx, mapping, method,
                         fill, out_dtype, out_chunks)
     if not lazy:
-        out = out.compute()
+        # write blocks straight into the result: no concatenation copy
+        target = np.empty(out.shape, dtype=out.dtype)
+        dask.array.store(out, target, lock=False)
+        out = target
     coords = {k: v for k, v in ordered.coords.items()
               if not set(v.dims) & set(sdims)}
     res = xr.DataArray(out, dims=(*lead, *sdims), coords=coords, name=da.name,

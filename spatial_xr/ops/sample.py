@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import dask.array
@@ -109,7 +110,8 @@ def sample(
     data = ordered.data
     lazy = isinstance(data, dask.array.Array) or pts.shape[0] > chunk_size
     if not isinstance(data, dask.array.Array):
-        data = dask.array.from_array(np.asarray(data), chunks=data.shape)
+        data = dask.array.from_array(np.asarray(data), chunks=data.shape,
+                                     name="sample-input-" + uuid.uuid4().hex)
     idx_xyz = grid.world_to_index(pts)
     mar = margin(method)
     shape_zyx = np.asarray(grid.shape_zyx, np.int64)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spatial_xr.errors import GantryTiltError, GeometryError, SliceSpacingError
 from spatial_xr.geometry.slices import (
@@ -55,3 +57,30 @@ def test_resample_plan_tilt_shift_in_pixels() -> None:
     plan = plan_regular_resample(pos, d, (0.25, 1.0))  # rows 0.25 mm apart
     np.testing.assert_allclose(plan.shift_rc[:, 0], [0, -2, -4])
     np.testing.assert_allclose(plan.shift_rc[:, 1], 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    angles=st.tuples(*(st.floats(-180, 180) for _ in range(3))),
+    spacing=st.floats(0.2, 8.0),
+    n=st.integers(4, 12),
+    origin=st.tuples(*(st.floats(-500, 500) for _ in range(3))),
+)
+def test_regular_stacks_any_orientation(angles: tuple, spacing: float, n: int,
+                                        origin: tuple) -> None:
+    from scipy.spatial.transform import Rotation
+
+    d = Rotation.from_euler("xyz", angles, degrees=True).as_matrix()
+    iop = [*d[:, 0], *d[:, 1]]
+    direction = slice_direction(iop)
+    np.testing.assert_allclose(direction, d, atol=1e-9)
+    pos = np.asarray(origin) + spacing * np.arange(n)[:, None] * d[:, 2]
+    assert check_regular_stack(pos, direction) == pytest.approx(spacing, rel=1e-9)
+    with pytest.raises(SliceSpacingError):
+        check_regular_stack(np.delete(pos, 1, axis=0), direction)
+    tilted = pos + 0.2 * spacing * np.arange(n)[:, None] * d[:, 0]
+    with pytest.raises(GantryTiltError):
+        check_regular_stack(tilted, direction)
+    plan = plan_regular_resample(tilted, direction, (1.0, 1.0))
+    assert plan.n_slices == n
+    np.testing.assert_allclose(plan.shift_rc[:, 1], -0.2 * spacing * np.arange(n), atol=1e-9)

@@ -42,8 +42,13 @@ def frames_of_file(path: str, identifying: bool = False) -> list[FrameHeader]:
     if got is None:
         return []
     ds, offset = got
-    fields = base_fields(ds, path, offset, identifying=identifying)
+    try:
+        fields = base_fields(ds, path, offset, identifying=identifying)
+    except Exception:  # a header too broken to describe an image: skipped, never fatal
+        return []
     base = FrameHeader(frame=-1, tile=-1, mosaic_size=0, **fields)
+    if base.rows <= 0 or base.cols <= 0:
+        return []
     if is_enhanced(ds):
         return enhanced_frames(ds, base)
     if is_mosaic(ds):

@@ -9,7 +9,6 @@ uncompressed frames can later be read with one seek.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,6 +192,14 @@ def read_dataset(path: str) -> tuple[Dataset, int] | None:
         directly), or ``None`` when the file is not a DICOM image (not DICOM, a DICOMDIR, or
         an object without pixel data).
     """
+    from spatial_xr.io.dicom.fastheader import read_fast
+
+    fast = read_fast(path, HEADER_TAGS)
+    if fast is not None:
+        mini, offset = fast
+        if "Rows" not in mini or "Columns" not in mini:
+            return None
+        return mini, offset  # type: ignore[return-value]
     try:
         with open(path, "rb") as f:
             try:
@@ -250,6 +257,13 @@ def _float(v: Any) -> float | None:
         return None
 
 
+def _int(v: Any, default: int) -> int:
+    try:
+        return default if v in (None, "") else int(v)
+    except (TypeError, ValueError):
+        return default
+
+
 def _floats(v: Any, n: int) -> tuple[float, ...] | None:
     if v is None:
         return None
@@ -280,7 +294,8 @@ def tag_value(name: str, v: Any) -> Any:
     if name in ("AcquisitionTime", "ContentTime"):
         return time_to_seconds(v)
     if name in ("ImageType", "FrameType"):
-        return "\\".join(str(x) for x in v) if not isinstance(v, str) else v
+        parts = [v] if isinstance(v, str) else list(v)
+        return "\\".join(str(x).strip() for x in parts)
     if name == "StackID":
         return str(v)
     f = _float(v)
@@ -291,15 +306,17 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
     """Fields of :class:`FrameHeader` common to every frame of a file."""
     attrs: dict[str, Any] = {}
     for kw, name in _ATTR_TAGS.items():
-        if kw in ds and ds[kw].value not in (None, ""):
-            attrs[name] = json_value(ds[kw].value)
+        v = ds.get(kw)
+        if v is not None and v != "":
+            attrs[name] = json_value(v)
     private: dict[str, Any] = {}
     if identifying:
         for kw in _IDENTIFYING:
-            if kw in ds and ds[kw].value not in (None, ""):
-                private[kw] = json_value(ds[kw].value)
+            v = ds.get(kw)
+            if v is not None and v != "":
+                private[kw] = json_value(v)
     tags = {k: tag_value(k, ds.get(k)) for k in (*T_TAGS, *_SELECT_TAGS) if k in ds}
-    nf = int(ds.get("NumberOfFrames", 1) or 1)
+    nf = _int(ds.get("NumberOfFrames"), 1)
     return {
         "path": path,
         "pixel_offset": offset,
@@ -308,13 +325,13 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
         "description": str(ds.get("SeriesDescription", "") or ""),
         "sop_class": str(ds.get("SOPClassUID", "") or ""),
         "transfer_syntax": transfer_syntax(ds),
-        "rows": int(ds.Rows),
-        "cols": int(ds.Columns),
-        "samples": int(ds.get("SamplesPerPixel", 1) or 1),
+        "rows": _int(ds.get("Rows"), 0),
+        "cols": _int(ds.get("Columns"), 0),
+        "samples": _int(ds.get("SamplesPerPixel"), 1),
         "photometric": str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
-        "bits_allocated": int(ds.get("BitsAllocated", 16) or 16),
-        "bits_stored": int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16),
-        "pixel_representation": int(ds.get("PixelRepresentation", 0) or 0),
+        "bits_allocated": _int(ds.get("BitsAllocated"), 16),
+        "bits_stored": _int(ds.get("BitsStored"), _int(ds.get("BitsAllocated"), 16)),
+        "pixel_representation": _int(ds.get("PixelRepresentation"), 0),
         "n_frames": nf,
         "ipp": _floats(ds.get("ImagePositionPatient"), 3),
         "iop": _floats(ds.get("ImageOrientationPatient"), 6),
@@ -329,8 +346,3 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
         "attrs": attrs,
         "private": private,
     }
-
-
-def file_exists(path: str) -> bool:
-    """Whether ``path`` is an existing regular file."""
-    return os.path.isfile(path)

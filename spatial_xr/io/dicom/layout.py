@@ -120,6 +120,12 @@ def _check_consistent(frames: Sequence[FrameHeader]) -> np.ndarray:
             "ImageOrientationPatient/ImagePositionPatient, so they cannot be stacked in space; "
             "open the files one at a time"
         )
+    if len(frames) > 1 and any(f.ipp is None for f in frames):
+        raise FormatError(
+            f"series {frames[0].series_uid} has {len(frames)} slices but some lack "
+            "ImagePositionPatient, so they cannot be stacked in space; open the files one at "
+            "a time"
+        )
     arr = np.asarray(iops, np.float64)
     if np.abs(arr - arr[0]).max() > 1e-4:
         groups = Counter(tuple(round(x, 4) for x in v) for v in iops)  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ because every read opens its own file.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -48,16 +49,27 @@ def _assemble(obj: Any, key: Any) -> np.ndarray:
     idx, drop = _normalize(key, obj.full_shape)
     ts, zs, rest = idx[0], idx[1], idx[2:]
     out = np.empty((len(ts), len(zs), *(len(i) for i in rest)), dtype=obj.dtype)
-    cache: dict[Any, np.ndarray] = {}
+    cache: dict[Any, Any] = {}
+    sources = getattr(obj, "sources", None)
+    if sources is not None:
+        for t in ts:
+            for z in zs:
+                k = ("need", sources[obj.table[t, z]][0])
+                cache[k] = cache.get(k, 0) + 1
+    full = all(len(i) == n and (n == 0 or (i[0] == 0 and np.all(np.diff(i) == 1)))
+               for i, n in zip(rest, obj.full_shape[2:], strict=True))
     grid = np.ix_(*rest)
     for a, t in enumerate(ts):
         for b, z in enumerate(zs):
+            if full and obj.read_into(int(t), int(z), out[a, b], cache):
+                continue
             out[a, b] = obj.slice_values(int(t), int(z), cache)[grid]
     return out.squeeze(axis=drop) if drop else out
 
 
 def _read_native(
-    path: str, offset: int, frame: int, rows: int, cols: int, dtype: np.dtype[Any]
+    path: str, offset: int, frame: int, rows: int, cols: int, dtype: np.dtype[Any],
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     with open(path, "rb") as f:
         f.seek(offset)
@@ -73,13 +85,19 @@ def _read_native(
             length, start = int.from_bytes(head[4:8], "little"), offset + 8
         nbytes = rows * cols * dtype.itemsize
         f.seek(start + max(frame, 0) * nbytes)
-        buf = f.read(nbytes)
-    if len(buf) < nbytes or (length != 0xFFFFFFFF and length < (max(frame, 0) + 1) * nbytes):
+        if out is not None:
+            got = f.readinto(memoryview(out).cast("B"))
+            arr = out
+        else:
+            buf = f.read(nbytes)
+            got = len(buf)
+            arr = np.frombuffer(buf, dtype=dtype.newbyteorder("<")).reshape(rows, cols)
+    if got < nbytes or (length != 0xFFFFFFFF and length < (max(frame, 0) + 1) * nbytes):
         raise FormatError(
             f"{path!r} is truncated: frame {max(frame, 0)} needs {nbytes} bytes of pixel data; "
             "re-export or re-copy the file"
         )
-    return np.frombuffer(buf, dtype=dtype.newbyteorder("<")).reshape(rows, cols)
+    return arr
 
 
 def _read_pydicom(path: str, frame: int, transfer_syntax: str) -> np.ndarray:
@@ -119,6 +137,7 @@ def read_frame(
     dtype: np.dtype[Any],
     bits_stored: int,
     samples: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stored values of one frame of one file (the only place that reads pixel data).
 
@@ -136,19 +155,23 @@ def read_frame(
         Stored dtype.
     bits_stored : int
     samples : int
+    out : ndarray, optional
+        C-contiguous (rows, cols) buffer of ``dtype`` (little endian) to read an
+        uncompressed frame into (ignored when the frame needs pydicom).
 
     Returns
     -------
     ndarray, shape (rows, cols) or (rows, cols, samples)
     """
     if offset >= 0 and samples == 1 and dtype.itemsize in (1, 2, 4):
-        arr = _read_native(path, offset, frame, rows, cols, dtype)
+        arr = _read_native(path, offset, frame, rows, cols, dtype, out)
         shift = dtype.itemsize * 8 - bits_stored
         if 0 < shift < dtype.itemsize * 8:
+            target = arr if out is not None else None  # frombuffer views are read-only
             if dtype.kind == "i":  # sign-extend bits_stored-bit values
-                arr = (arr << shift) >> shift
+                arr = np.right_shift(np.left_shift(arr, shift, out=target), shift, out=target)
             else:  # bits above bits_stored are not part of the value (as pydicom, GDCM)
-                arr = arr & dtype.type((1 << bits_stored) - 1)
+                arr = np.bitwise_and(arr, dtype.type((1 << bits_stored) - 1), out=target)
         return arr
     return _read_pydicom(path, frame, transfer_syntax)
 
@@ -160,7 +183,7 @@ def decode_source(
     dtype: np.dtype[Any] | None = None,
     bits_stored: int = 16,
     samples: int = 1,
-    cache: dict[tuple[str, int], np.ndarray] | None = None,
+    cache: dict[Any, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Stored values of one slice (one frame, or one tile of a mosaic).
 
@@ -171,12 +194,21 @@ def decode_source(
     rows, cols : int
         Slice size.
     cache : dict, optional
-        Frames already read during this request, keyed by (path, frame).
+        Frames already read during this request, keyed by (path, frame); a
+        ``("need", path)`` entry counts the frames the request wants from each file.
     """
     path, frame, tile, msize, offset, ts = source
     m = max(msize, 1)
     key = (path, frame)
     img = None if cache is None else cache.get(key)
+    if img is None and cache is not None and frame >= 0 and (offset < 0 or dtype is None) \
+            and cache.get(("need", path), 0) > 1:
+        # several frames of one compressed multi-frame file: decode the file once
+        every = cache.get((path, "all"))
+        if every is None:
+            every = cache[(path, "all")] = read_frame(
+                path, -1, -1, ts, rows * m, cols * m, np.dtype("u2"), bits_stored, samples)
+        img = every[frame]
     if img is None:
         img = read_frame(path, frame, offset if dtype is not None else -1, ts, rows * m,
                          cols * m, dtype if dtype is not None else np.dtype("u2"), bits_stored,
@@ -242,6 +274,36 @@ class DicomSliceArray:
         self.shape = self.full_shape if has_t else self.full_shape[1:]
         self.ndim = len(self.shape)
 
+    def read_into(self, t: int, z: int, dest: np.ndarray, cache: dict[Any, np.ndarray]
+                  ) -> bool:
+        """Read an uncompressed, non-mosaic slice straight into ``dest`` (rows, cols),
+        rescaling on the way; False when the slice needs the general path."""
+        path, frame, tile, _, offset, ts = self.sources[self.table[t, z]]
+        sd = self.stored_dtype
+        if tile >= 0 or offset < 0 or self.samples != 1 or sd.itemsize not in (1, 2, 4) \
+                or sys.byteorder != "little" or not dest.flags.c_contiguous:
+            return False
+        slope, inter = (1.0, 0.0) if self.slopes is None else (
+            float(self.slopes[t, z]), float(self.intercepts[t, z]))  # type: ignore[index]
+        if sd == self.dtype and slope == 1.0 and inter == 0.0:
+            read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
+                       out=dest)
+            return True
+        tmp = cache.get(("tmp", sd.str))
+        if tmp is None:
+            tmp = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
+        raw = read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored,
+                         1, out=tmp)
+        if self.dtype.kind == "f":
+            np.add(np.multiply(raw, slope, dtype=np.float64), inter, out=dest,
+                   casting="unsafe")
+        elif slope == 1.0:
+            np.add(raw, np.int64(inter), out=dest, dtype=np.int64, casting="unsafe")
+        else:
+            np.add(np.multiply(raw, np.int64(slope), dtype=np.int64), np.int64(inter),
+                   out=dest, casting="unsafe")
+        return True
+
     def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray] | None = None
                      ) -> np.ndarray:
         """Output values of the slice at (t, z), shape (rows, cols[, samples])."""
@@ -298,6 +360,11 @@ class ResampledSliceArray:
                 img = ndimage.shift(img, shift_full, order=1, mode="constant", cval=self.fill)
             cache[key] = img
         return cache[key]
+
+    def read_into(self, t: int, z: int, dest: np.ndarray, cache: dict[Any, np.ndarray]
+                  ) -> bool:
+        """Resampled slices always take the general path."""
+        return False
 
     def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray]) -> np.ndarray:
         """Resampled values of target slice (t, z), shape (rows, cols[, samples])."""

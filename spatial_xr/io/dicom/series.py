@@ -137,8 +137,8 @@ def _choose_series(
     return groups[uids[0]]
 
 
-def _attrs(lay: Layout, apply_rescale: bool, dtype: np.dtype[Any], identifying: bool,
-           source: str) -> dict[str, Any]:
+def _attrs(lay: Layout, apply_rescale: bool, identifying: bool, source: str
+           ) -> dict[str, Any]:
     f0 = lay.frames[0]
     attrs: dict[str, Any] = {"source_format": "DICOM", "source": os.path.basename(source)}
     attrs.update({k: v for k, v in f0.attrs.items() if v is not None})
@@ -305,7 +305,7 @@ def _to_dataarray(lay: Layout, where: str, *, chunks: Any, apply_rescale: bool,
     data = dsa.from_array(lazy, chunks=backend_chunks, asarray=False, fancy=True,
                           name=f"dicom-{token}", meta=np.empty((0,) * lazy.ndim, lazy.dtype))
     da = xr.DataArray(data, dims=names, name="image",
-                      attrs=_attrs(lay, apply_rescale, lazy.dtype, identifying, where))
+                      attrs=_attrs(lay, apply_rescale, identifying, where))
     if has_t:
         values = lay.t_values or []
         if all(isinstance(v, int | float) for v in values):

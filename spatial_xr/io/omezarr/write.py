@@ -87,7 +87,7 @@ def _shards(da: xr.DataArray, shards: Any, chunks: tuple[int, ...], version: str
 
 def _compressors(compressor: Any, version: str) -> dict[str, Any]:
     if isinstance(compressor, str) and compressor == "default":
-        return {}
+        compressor = "zstd-fast"
     if compressor is None:
         return {"compressors": None}
     if isinstance(compressor, str):
@@ -96,6 +96,7 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
             import zarr.codecs as zc
 
             v3 = {
+                "zstd-fast": lambda: zc.ZstdCodec(level=1),
                 "zstd": lambda: zc.ZstdCodec(level=3),
                 "gzip": lambda: zc.GzipCodec(level=5),
                 "blosc": lambda: zc.BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"),
@@ -106,6 +107,7 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
             import numcodecs
 
             table = {
+                "zstd-fast": lambda: numcodecs.Zstd(level=1),
                 "zstd": lambda: numcodecs.Zstd(level=3),
                 "gzip": lambda: numcodecs.GZip(level=5),
                 "blosc": lambda: numcodecs.Blosc(cname="zstd", clevel=5,
@@ -168,9 +170,12 @@ def _create(
     return root.create_array(**kwargs)
 
 
+def _as_dask(da: xr.DataArray, block: tuple[int, ...]) -> dsa.Array:
+    return da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
+
+
 def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> None:
-    data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
-    dsa.store(data.rechunk(block), arr, lock=False, compute=True)
+    dsa.store(_as_dask(da, block).rechunk(block), arr, lock=False, compute=True)
 
 
 def _from_stored(arr: zarr.Array, like: xr.DataArray, block: tuple[int, ...]) -> xr.DataArray:
@@ -195,6 +200,7 @@ def _write_group(
     if build is not None:
         factors, method, chunk_map = build
         todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+    pending: list[tuple[xr.DataArray, zarr.Array, tuple[int, ...]]] = []
     for k, level in enumerate(todo):
         if level is None:  # next pyramid level, from the stored previous one
             level = downsample(written[-1], factors[k - 1], method, chunks=chunk_map)
@@ -202,10 +208,16 @@ def _write_group(
         wshards = _shards(level, shards, wchunks, version)
         arr = _create(root, k, level, wchunks, wshards, codec, version)
         block = wshards or wchunks
-        _store_level(level, arr, block)
-        written.append(_from_stored(arr, level, block))
+        if build is not None:
+            _store_level(level, arr, block)
+            written.append(_from_stored(arr, level, block))
+        else:
+            pending.append((level, arr, block))
         units, scale, trans = _axis_metadata(level)
         meta_levels.append((f"scale{k}/image", scale, trans, units))
+    if pending:  # given levels: one computation, so shared upstream tasks run once
+        dsa.store([_as_dask(lv, b).rechunk(b) for lv, _, b in pending],
+                  [arr for _, arr, _ in pending], lock=False, compute=True)
     dims = [str(d) for d in levels[0].dims]
     attrs = build_attrs(
         version=version,
@@ -265,9 +277,11 @@ def to_ome_zarr(
     shards : int or mapping dim → int, optional
         Shard edge per spatial dim (0.5 only), a multiple of the chunk.
     compressor : "default", None, str or codec
-        ``"default"`` (Zarr's default, Zstandard), ``None`` (uncompressed), one of
-        ``"zstd"``, ``"blosc"``, ``"lz4"``, ``"gzip"``, or a numcodecs (0.4) / zarr v3
-        codec (0.5) object.
+        ``"default"`` (Zstandard level 1, ``"zstd-fast"``: several times faster than
+        Zarr's own default level 3 for ~10 % larger output), ``None`` (uncompressed), one
+        of ``"zstd"`` (level 3), ``"blosc"`` (Blosc-Zstd, bit-shuffled), ``"lz4"``
+        (Blosc-LZ4, byte-shuffled), ``"gzip"``, or a numcodecs (0.4) / zarr v3 codec
+        (0.5) object.
     overwrite : bool
         Replace an existing store.
     storage_options : dict, optional

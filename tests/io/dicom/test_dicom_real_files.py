@@ -169,6 +169,20 @@ def test_transfer_syntaxes_decode_like_uncompressed_twin(name: str, twin: str) -
     np.testing.assert_array_equal(b.values, sitk.GetArrayFromImage(im).reshape(b.shape))
 
 
+def test_compressed_multiframe_decoded_once_per_request(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from dicom_oracles import count_pixel_reads
+
+    calls = count_pixel_reads(monkeypatch)
+    da = spatial_xr.open_image(get_testdata_file("emri_small_RLE.dcm"))
+    assert calls == []
+    whole = da.values
+    assert len(calls) == 1
+    calls.clear()
+    np.testing.assert_array_equal(da.isel(z=3).values, whole[3])
+    assert len(calls) == 1  # one frame: decoded alone
+
+
 def test_fast_uncompressed_path_equals_pydicom() -> None:
     import pydicom
 
@@ -234,3 +248,38 @@ def test_mosaic_dwi_split_into_slices_and_volumes(dwi_folder: Path, tmp_path: Pa
     vol = np.asanyarray(img.dataobj)
     data = (vol[..., 0] if vol.ndim == 4 else vol).T
     assert_matches_by_world(da.isel(t=0), data, nifti_index_of_world(img), atol=2e-3)
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_rle.dcm", "SC_rgb_rle_2frame.dcm",
+                                  "SC_rgb_small_odd.dcm"])
+def test_rgb_becomes_c_dim(name: str) -> None:
+    import pydicom
+
+    path = get_testdata_file(name)
+    da = spatial_xr.open_image(path)
+    assert da.dims[0] == "c" and da.sizes["c"] == 3
+    ref = pydicom.dcmread(path).pixel_array  # (frames?, rows, cols, 3)
+    ref = ref.reshape(-1, *ref.shape[-3:])
+    np.testing.assert_array_equal(da.transpose("z", "y", "x", "c").values, ref)
+    im = sitk.ReadImage(path)
+    assert im.GetNumberOfComponentsPerPixel() == 3
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(im).reshape(ref.shape), ref)
+
+
+def test_enhanced_mr_matches_dcm2niix(philips_mprage: Path, tmp_path: Path) -> None:
+    da = spatial_xr.open_image(philips_mprage)
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(philips_mprage, src / philips_mprage.name)
+    (nii,) = dcm2niix_convert(src, tmp_path / "out")
+    img = nib.load(nii)
+    assert sorted(img.shape) == sorted(da.shape)
+    # nibabel's copy has zeroed pixels: compare where every voxel centre lands
+    index_of_world = nifti_index_of_world(img)
+    corners = np.array([[i, j, k] for i in (0, 255) for j in (0, 255) for k in (0, 175)])
+    idx = index_of_world(da.spatial.grid.index_to_world(corners))
+    assert np.abs(idx - np.rint(idx)).max() < 1e-3
+    assert {tuple(v) for v in np.rint(idx).astype(int)} == {
+        (i, j, k) for i in (0, img.shape[0] - 1) for j in (0, img.shape[1] - 1)
+        for k in (0, img.shape[2] - 1)}

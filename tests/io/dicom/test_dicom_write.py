@@ -17,6 +17,7 @@ from dicom_oracles import (
 )
 
 import spatial_xr
+import spatial_xr.dicom
 from spatial_xr.dicom import write_dicom_series
 from spatial_xr.errors import DimensionError, OverwriteError
 
@@ -128,3 +129,31 @@ def test_two_d_image_writes_one_slice(tmp_path: Path) -> None:
     back = spatial_xr.open_image(tmp_path / "s")
     assert back.sizes["z"] == 1
     np.testing.assert_array_equal(back.values[0], da.values)
+
+
+def test_our_series_shuffled_and_mixed_in_one_folder(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 1000, (6, 5, 4)).astype(np.int16)
+    b = rng.integers(0, 1000, (3, 5, 4)).astype(np.int16)
+    da_a, da_b = _image(a, oblique_direction()), _image(b)
+    da_a.spatial.to_dicom_series(tmp_path / "a")
+    da_b.spatial.to_dicom_series(tmp_path / "b", modality="MR")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    names = rng.permutation(9)
+    for i, p in enumerate(sorted((tmp_path / "a").iterdir()) + sorted((tmp_path / "b").iterdir())):
+        p.rename(mixed / f"x{names[i]:02d}")
+    infos = spatial_xr.dicom.discover_series(mixed)
+    assert sorted(i.n_files for i in infos) == [3, 6]
+    ia = next(i for i in infos if i.n_files == 6)
+    back = spatial_xr.open_image(mixed, series_uid=ia.series_uid)
+    np.testing.assert_array_equal(back.values, a)
+    assert back.spatial.grid.isclose(da_a.spatial.grid, atol=1e-6)
+    import shutil
+
+    only_a = tmp_path / "only_a"
+    only_a.mkdir()
+    for f in ia.files:
+        shutil.copy(f, only_a)
+    im = sitk_series(only_a)
+    assert_matches_by_world(back, sitk.GetArrayFromImage(im), sitk_index_of_world(im))

@@ -157,18 +157,13 @@ def test_graph_pickles_and_computes_from_the_copy(tmp_path):
     assert int(clone.compute(scheduler="sync")) == int(lazy.compute(scheduler="sync"))
 
 
-@pytest.mark.slow
-def test_graph_runs_on_distributed_workers(tmp_path):
-    from distributed import Client, LocalCluster
-
+def test_graph_runs_on_distributed_workers(tmp_path, dask_client):
     da = make_image()
     path = tmp_path / "img.ome.zarr"
     da.spatial.to_ome_zarr(path, chunks=8)
     lazy = sx.open_image(path, level=1)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster):
-        np.testing.assert_array_equal(lazy.compute().values,
-                                      lazy.compute(scheduler="sync").values)
+    np.testing.assert_array_equal(lazy.compute(scheduler=dask_client.get).values,
+                                  lazy.compute(scheduler="sync").values)
 
 
 def test_level_and_spacing_selection(tmp_path):

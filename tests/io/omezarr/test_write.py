@@ -179,7 +179,7 @@ def test_sharding_and_compressors(tmp_path):
     assert back.data.chunksize == (16, 16, 16)
     np.testing.assert_array_equal(back.values, da.values)
     ome_zarr_models.open_ome_zarr(zarr.open_group(str(p), mode="r"), version="0.5")
-    for comp in (None, "zstd", "gzip", "blosc"):
+    for comp in (None, "zstd", "zstd-fast", "gzip", "blosc"):
         for version in VERSIONS:
             q = tmp_path / f"{comp}-{version}.ome.zarr"
             da.spatial.to_ome_zarr(q, compressor=comp, version=version, pyramid=False)
