@@ -30,7 +30,6 @@ from typing import Any
 import dask.array as dsa
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
@@ -224,6 +223,8 @@ def _gaussian_sigmas(factors: tuple[int, ...]) -> tuple[float, ...]:
 
 
 def _smooth(block: np.ndarray, sigmas: tuple[float, ...], acc: np.dtype[Any]) -> np.ndarray:
+    from scipy import ndimage
+
     return ndimage.gaussian_filter(block.astype(acc, copy=False), sigmas, mode="nearest",
                                    truncate=4.0)
 
