@@ -228,3 +228,21 @@ def test_missing_level_array_is_a_format_error(tmp_path):
     sx.open_image(path, level=0)
     with pytest.raises(FormatError, match="missing from the store"):
         sx.open_image(path, level=1)
+
+
+def test_tree_read_from_ngff_zarr_rewrites_as_valid_ome_zarr(tmp_path):
+    import ome_zarr_models
+
+    src = tmp_path / "ngff.ome.zarr"
+    _ngff_store(src, "0.4", RAS)
+    tree = sx.open_multiscale(src)
+    assert "multiscales" in tree.attrs  # the root keeps the metadata it was read from
+    dst = tmp_path / "again.ome.zarr"
+    tree.spatial.to_ome_zarr(dst)
+    ome_zarr_models.open_ome_zarr(zarr.open_group(str(dst), mode="r"), version="0.5")
+    again = sx.open_multiscale(dst)
+    for k in range(len(tree.spatial)):
+        a, b = tree.spatial.level(k), again.spatial.level(k)
+        np.testing.assert_array_equal(a.values, b.values)
+        assert a.spatial.grid.isclose(b.spatial.grid, atol=1e-12)
+    assert again.spatial.level(0).spatial.orientation == "RAS"
