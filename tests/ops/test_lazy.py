@@ -168,8 +168,10 @@ def test_graphs_pickle_and_run_on_local_cluster(tmp_path):
         pickle.loads(pickle.dumps(arr.data.__dask_graph__()))
     with dask.config.set(scheduler="synchronous"):
         local = {k: v.values for k, v in ops.items()}
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+    # forked workers start without re-importing the test session
+    with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         remote = client.compute([v.data for v in ops.values()], sync=True)
     for (k, v), r in zip(local.items(), remote, strict=True):
