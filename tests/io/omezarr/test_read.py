@@ -246,3 +246,14 @@ def test_tree_read_from_ngff_zarr_rewrites_as_valid_ome_zarr(tmp_path):
         np.testing.assert_array_equal(a.values, b.values)
         assert a.spatial.grid.isclose(b.spatial.grid, atol=1e-12)
     assert again.spatial.level(0).spatial.orientation == "RAS"
+
+
+def test_open_image_accepts_an_fsspec_mapper():
+    import fsspec
+
+    da = make_image()
+    mapper = fsspec.get_mapper("memory://open-image-mapper/img.ome.zarr")
+    da.spatial.to_ome_zarr(mapper, chunks=8)
+    back = sx.open_image(fsspec.get_mapper("memory://open-image-mapper/img.ome.zarr"))
+    assert back.spatial.same_grid(da)
+    np.testing.assert_array_equal(back.values, da.values)
