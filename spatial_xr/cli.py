@@ -1,4 +1,4 @@
-"""Command line: ``spatial-xr info PATH``, ``spatial-xr demo [OUTDIR]``.
+"""Command line: ``spatial-xr info PATH``, ``convert INPUT OUTPUT.ome.zarr``, ``demo``.
 
 Errors go to stderr with exit status 1 and no traceback unless ``--debug`` is given.
 Subcommands register themselves in :data:`COMMANDS` (name → (add_arguments, run)).
@@ -43,12 +43,40 @@ def _info_run(args: argparse.Namespace) -> int:
             return 0
         if args.series_uid is not None:
             kwargs["series_uid"] = args.series_uid
+    if is_omezarr_path(args.path):
+        tree = spatial_xr.open_multiscale(args.path)
+        print(f"{args.path}: OME-Zarr, {len(tree.children)} levels")
+        print(tree.spatial.levels.to_string())
     da = spatial_xr.open_image(args.path, orientation=args.orientation, **kwargs)
     rows = geometry_rows(da)
     width = max(len(k) for k, _ in rows)
     print(args.path)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
+    return 0
+
+
+def _convert_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="any readable image: NIfTI, DICOM file or folder, OME-Zarr")
+    p.add_argument("output", help="destination .ome.zarr store")
+    p.add_argument("--pyramid", action="store_true", help="also write coarser levels")
+    p.add_argument("--version", default="0.5", choices=["0.4", "0.5"],
+                   help="OME-NGFF version (0.5: Zarr v3, 0.4: Zarr v2)")
+    p.add_argument("--chunks", type=int, default=None, help="chunk edge in voxels")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _convert_run(args: argparse.Namespace) -> int:
+    import spatial_xr
+
+    da = spatial_xr.open_image(args.input)
+    da.spatial.to_ome_zarr(args.output, pyramid=args.pyramid, version=args.version,
+                           chunks=args.chunks, overwrite=args.overwrite,
+                           progress=not args.no_progress)
+    tree = spatial_xr.open_multiscale(args.output)
+    print(f"wrote {args.output} (OME-NGFF {args.version})")
+    print(tree.spatial.levels.to_string())
     return 0
 
 
@@ -79,6 +107,8 @@ def _batch_run(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "info": ("print an image's shape, dtype and geometry", _info_args, _info_run),
+    "convert": ("write any readable image as OME-Zarr (optionally with a pyramid)",
+                _convert_args, _convert_run),
     "demo": ("make a phantom, write, reopen lazily, crop and map points", _demo_args,
              _demo_run),
     "batch": ("open, resample and write many images on a dask cluster", _batch_args,

@@ -75,3 +75,21 @@ def test_info_lists_dicom_series(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(folder), "--series-uid", uid]) == 0
     out = capsys.readouterr().out
     assert "z: 1, y: 16, x: 16" in out and "spacing" in out
+
+
+def test_convert_to_ome_zarr_and_info_lists_levels(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    da = make_phantom()
+    da.spatial.to_nifti(tmp_path / "p.nii.gz")
+    out = tmp_path / "p.ome.zarr"
+    assert main(["convert", str(tmp_path / "p.nii.gz"), str(out), "--pyramid", "--chunks", "32",
+                 "--version", "0.4", "--no-progress"]) == 0
+    assert "scale1" in capsys.readouterr().out
+    back = spatial_xr.open_image(out)
+    assert back.spatial.same_grid(da, atol=1e-4)
+    np.testing.assert_array_equal(back.values, da.values)
+    assert main(["convert", str(tmp_path / "p.nii.gz"), str(out)]) == 1
+    assert "overwrite" in capsys.readouterr().err
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "OME-Zarr" in text and "levels" in text and "scale1" in text

@@ -115,7 +115,6 @@ def test_memory_bounded_by_chunks():
     assert big < 0.35 * big_bytes, msg
 
 
-@pytest.mark.slow
 def test_two_gigabyte_volume_under_one_gigabyte_rss():
     """The issue's bound: a dask-backed 2 GiB volume resamples with < 1 GiB peak RSS."""
     psutil = pytest.importorskip("psutil")
