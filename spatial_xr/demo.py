@@ -160,6 +160,18 @@ def run_demo(outdir: str | Path = "demo-output", *, overwrite: bool = False) -> 
     results["zarr_grid_roundtrip"] = spatial_xr.open_image(zarr_path).spatial.same_grid(
         da, atol=1e-6)
     print(f"   level 0 grid equals the NIfTI's: {results['zarr_grid_roundtrip']}")
+    png = out / "phantom-views.png"
+    print(f"\n9. Orthogonal views (axial, coronal, sagittal in LPS) through marker 1: {png}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = da.spatial.plot(point=MARKERS_XYZ[0], vmin=-200, vmax=1000)
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    results["plot"] = str(png)
+
     ok = all(bool(results[k]) for k in ("grid_roundtrip", "markers_found",
                                           "resampled_markers", "dicom_roundtrip",
                                           "zarr_grid_roundtrip"))

@@ -270,6 +270,10 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
     if affine != "best":
         raise ValueError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
     if scode and qcode:
+        try:
+            decompose_affine(sform)
+        except GeometryError:
+            return np.asarray(sform)  # a broken sform is an error, raised by the caller
         shape = np.asarray(hdr.get_data_shape()[:3] + (1,) * (3 - len(hdr.get_data_shape())))
         corners = np.array(np.meshgrid(*[[0, n - 1] for n in shape])).reshape(3, -1).T
         gap = np.abs(apply_affine(sform, corners) - apply_affine(qform, corners)).max()
