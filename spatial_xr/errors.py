@@ -21,6 +21,7 @@ __all__ = [
     "OverwriteError",
     "ParameterError",
     "PathNotFoundError",
+    "RemoteAccessError",
     "SeriesSelectionError",
     "SliceSpacingError",
     "SpatialXRError",
@@ -132,3 +133,8 @@ class UnitError(SpatialXRError, ValueError):
 
 class UnsupportedOptionError(ParameterError):
     """An option's value is unknown or conflicts with the data (e.g. averaging labels)."""
+
+
+class RemoteAccessError(SpatialXRError, OSError):
+    """A remote store (``s3://``, ``gs://``, ``https://``, …) could not be reached or read;
+    the message names the URL (never the credentials)."""

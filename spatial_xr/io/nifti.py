@@ -17,8 +17,10 @@ or ``affine="sform"`` choose explicitly. NIfTI's RAS world is converted to LPS.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import warnings
+import zlib
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -36,10 +38,17 @@ from spatial_xr.errors import (
     DimensionError,
     FormatError,
     GeometryError,
+    PathNotFoundError,
     SpatialXRWarning,
 )
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io.atomic import atomic_output
+from spatial_xr.io.validate import (
+    check_nifti_file,
+    declared_nbytes,
+    frames_per_chunk,
+    require_data_fits,
+)
 
 __all__ = ["NiftiArray", "is_nifti_path", "open_nifti", "write_nifti"]
 
@@ -66,6 +75,20 @@ def open_file(path: str) -> IO[bytes]:
         except ImportError:
             return gzip.open(path, "rb")
     return open(path, "rb")
+
+
+def _read_error_types() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, EOFError, ValueError, TypeError, zlib.error]
+    try:
+        from isal import isal_zlib
+
+        errors.append(isal_zlib.error)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+_READ_ERRORS = _read_error_types()
 
 
 def _open_via_module(path: str) -> IO[bytes]:
@@ -127,6 +150,13 @@ class NiftiArray:
         self.__dict__.update(state)
         self._manager = CachingFileManager(_open_via_module, self.path)
 
+    def _reaches_end(self, basic: list[Any]) -> bool:
+        """Whether the basic selection includes the last voxel in file order."""
+        return all(
+            (n - 1) in range(*k.indices(n)) if isinstance(k, slice) else int(k) in (n - 1, -1)
+            for k, n in zip(basic, self.shape, strict=True)
+        )
+
     def __getitem__(self, key: Any) -> np.ndarray:
         basic, post = _split_fancy(key, self.shape)
         if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
@@ -135,24 +165,34 @@ class NiftiArray:
                      if isinstance(k, slice)]
             return np.empty(shape, dtype=self.dtype)
         with self._lock:
-            fobj = self._manager.acquire()
             try:
+                fobj = self._manager.acquire()
                 raw = fileslice(
                     fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
                     order="F",
                 )
-            except (OSError, EOFError, ValueError) as exc:
+                if self.path.lower().endswith(".gz") and self._reaches_end(basic):
+                    while fobj.read(1 << 20):  # to the end: gzip checks its CRC-32 there
+                        pass
+            except FileNotFoundError as exc:
+                self._manager.close()
+                raise PathNotFoundError(
+                    f"{self.path!r} no longer exists (it was opened lazily and removed or "
+                    "renamed before its voxels were read); open it again"
+                ) from exc
+            except _READ_ERRORS as exc:
                 self._manager.close()
                 raise FormatError(
-                    f"could not read voxel data of {self.path!r} ({exc}); the file is "
-                    "truncated or corrupt — re-export or re-download it"
+                    f"could not read voxel data of {self.path!r} ({type(exc).__name__}: "
+                    f"{exc}); the file is truncated or corrupt, or changed after it was "
+                    "opened — re-export or re-download it"
                 ) from exc
         kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
                 if isinstance(k, slice)]
         arr = np.asarray(raw).T.reshape(kept)  # fileslice gives (1,) for all-integer keys
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
-        if arr.dtype.byteorder not in ("=", "|"):
+        if not arr.dtype.isnative:  # "<" on little-endian hosts is native: no copy
             arr = arr.astype(arr.dtype.newbyteorder("="))
         if self.slope != 1.0 or self.inter != 0.0:
             arr = arr.astype(self.dtype) * self.dtype.type(self.slope) + self.dtype.type(
@@ -207,7 +247,18 @@ def _load_image(path: str) -> nib.Nifti1Image:
 
 def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
     sform, scode = hdr.get_sform(coded=True)
-    qform, qcode = hdr.get_qform(coded=True)
+    try:
+        qform, qcode = hdr.get_qform(coded=True)
+    except ValueError as exc:  # quatern_b/c/d not part of a unit quaternion
+        if affine == "qform" or not scode:
+            raise GeometryError(f"{path!r}: the qform is invalid ({exc})") from exc
+        warnings.warn(
+            f"{os.path.basename(path)}: the qform is invalid ({exc}) and is ignored; using "
+            "the sform",
+            SpatialXRWarning,
+            stacklevel=4,
+        )
+        qform, qcode = None, 0
     if affine == "sform":
         if not scode:
             raise GeometryError(f"{path!r} has no sform (sform_code 0); use affine='best'")
@@ -233,6 +284,16 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
     return np.asarray(hdr.get_best_affine())
 
 
+def _affine_source(hdr: Any, affine: AffineChoice) -> str:
+    """Which header fields the chosen affine came from (for error messages)."""
+    if affine == "best":
+        affine = "sform" if hdr["sform_code"] else "qform" if hdr["qform_code"] else "pixdim"
+    return {
+        "sform": "the sform (srow_x/y/z)",
+        "qform": "the qform (quatern_b/c/d, qoffset_x/y/z, pixdim)",
+    }.get(affine, "the pixdim-only affine (no qform or sform stored)")
+
+
 def _default_chunks(shape_f: tuple[int, ...], itemsize: int, gz: bool) -> tuple[int, ...]:
     """Chunks in reversed (C) order: whole x-y planes, z slabs ≤ dask's chunk size, one
     t/c frame per chunk; one whole volume per chunk for gzip (which cannot seek cheaply)."""
@@ -242,7 +303,13 @@ def _default_chunks(shape_f: tuple[int, ...], itemsize: int, gz: bool) -> tuple[
     else:
         limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
         nzc = int(max(1, min(nz, limit // max(1, nx * ny * itemsize))))
-    return (1,) * (len(shape_f) - 3) + (nzc, ny, nx)
+    # a header may declare millions of tiny frames: group them so the graph stays bounded
+    group = frames_per_chunk(math.prod(shape_f[3:]), -(-nz // nzc))
+    lead = []
+    for n in shape_f[3:]:  # t, then c: fill the innermost frame dim first
+        lead.append(min(n, group))
+        group = -(-group // n)
+    return (*lead[::-1], nzc, ny, nx)
 
 
 def open_nifti(
@@ -282,6 +349,7 @@ def open_nifti(
         Sheared, singular or non-finite affine.
     """
     path = os.fspath(path)
+    check_nifti_file(path, affine=affine)
     img = _load_image(path)
     hdr = img.header
     shape_f = tuple(int(v) for v in hdr.get_data_shape())
@@ -293,16 +361,17 @@ def open_nifti(
         raise FormatError(f"{path!r} declares a non-positive data shape {shape_f}")
     shape_f = shape_f + (1,) * (3 - len(shape_f)) if len(shape_f) < 3 else shape_f
     raw_dtype = np.dtype(hdr.get_data_dtype())
-    offset = int(img.dataobj.offset)  # nibabel corrects vox_offset 0 of single files
+    offset = int(img.dataobj.offset)
+    header_end = int(hdr.single_vox_offset) + int(hdr.extensions.get_sizeondisk())
+    if offset < header_end:
+        raise FormatError(
+            f"{path!r} has vox_offset {offset}, inside its own header (voxel data of a .nii "
+            f"file start at byte {header_end} or later); the header is corrupt — fix vox_offset "
+            "or re-export the file"
+        )
     gz = path.lower().endswith(".gz")
-    nbytes = int(np.prod(shape_f, dtype=np.int64)) * raw_dtype.itemsize
-    if not gz:
-        size = os.path.getsize(path)
-        if size < offset + nbytes:
-            raise FormatError(
-                f"{path!r} is truncated: the header declares {nbytes} bytes of voxel data at "
-                f"offset {offset} but the file has {size} bytes"
-            )
+    nbytes = declared_nbytes(shape_f, raw_dtype.itemsize)
+    require_data_fits(path, offset, nbytes, compressed=gz)
 
     slope, inter = float(img.dataobj.slope), float(img.dataobj.inter)
     if not (np.isfinite(slope) and np.isfinite(inter)):
@@ -320,7 +389,10 @@ def open_nifti(
             attrs["scale_slope"], attrs["scale_intercept"] = slope, inter
 
     ras = _choose_affine(hdr, path, affine)
-    origin, spacing, direction = decompose_affine(lps_ras_flip(ras))
+    try:
+        origin, spacing, direction = decompose_affine(lps_ras_flip(ras))
+    except GeometryError as exc:
+        raise GeometryError(f"{path!r}: {_affine_source(hdr, affine)}: {exc}") from exc
     grid = Grid(shape_f[:3], spacing, origin, direction)
 
     lazy = NiftiArray(path, shape_f, raw_dtype, offset, use_slope, use_inter, out_dtype)

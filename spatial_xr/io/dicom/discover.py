@@ -14,6 +14,7 @@ from spatial_xr.errors import PathNotFoundError
 from spatial_xr.io.dicom.enhanced import enhanced_frames, is_enhanced
 from spatial_xr.io.dicom.headers import FrameHeader, base_fields, read_dataset
 from spatial_xr.io.dicom.mosaic import is_mosaic, mosaic_frames
+from spatial_xr.io.validate import check_dicom_frame
 
 __all__ = ["SeriesInfo", "discover_series", "list_files", "scan_frames"]
 
@@ -49,6 +50,7 @@ def frames_of_file(path: str, identifying: bool = False) -> list[FrameHeader]:
     base = FrameHeader(frame=-1, tile=-1, mosaic_size=0, **fields)
     if base.rows <= 0 or base.cols <= 0:
         return []
+    check_dicom_frame(base)
     if is_enhanced(ds):
         return enhanced_frames(ds, base)
     if is_mosaic(ds):

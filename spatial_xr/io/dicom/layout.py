@@ -19,6 +19,7 @@ from spatial_xr.errors import (
     DuplicateSliceError,
     FormatError,
     GantryTiltError,
+    GeometryError,
     MixedGeometryError,
     SliceSpacingError,
 )
@@ -101,6 +102,12 @@ def _check_consistent(frames: Sequence[FrameHeader]) -> np.ndarray:
                 + ", ".join(f"{_fmt(k)} in {n} slices" for k, n in seen.items())
                 + ". Select the slices that belong together (select=..., or a list of files)."
             )
+    bad = [f for f in frames if f.pixel_spacing is not None and min(f.pixel_spacing) <= 0]
+    if bad:
+        raise GeometryError(
+            f"{bad[0].path!r} has PixelSpacing {_fmt(bad[0].pixel_spacing)}; the spacing "
+            "between rows and between columns must be > 0 mm — the file is corrupt"
+        )
     spacings = np.array([f.pixel_spacing or (np.nan, np.nan) for f in frames], np.float64)
     if np.any(np.isfinite(spacings)) and (
         np.nanmax(spacings, 0) - np.nanmin(spacings, 0) > 1e-4 * np.nanmax(spacings, 0)
@@ -112,13 +119,17 @@ def _check_consistent(frames: Sequence[FrameHeader]) -> np.ndarray:
             + ". Select the slices that belong together (select=..., or a list of files)."
         )
     iops = [f.iop for f in frames]
-    if any(v is None for v in iops):
+    if any(f.iop is None or f.ipp is None for f in frames):
         if len(frames) == 1 or _one_file_without_geometry(frames):
-            return np.eye(3)
+            return np.eye(3) if iops[0] is None else slice_direction(np.asarray(iops[0]))
+        no_ipp = [f for f in frames if f.ipp is None]
+        no_iop = [f for f in frames if f.iop is None]
+        first = (no_ipp or no_iop)[0].path
         raise FormatError(
-            f"series {frames[0].series_uid} has {len(frames)} slices but some lack "
-            "ImageOrientationPatient/ImagePositionPatient, so they cannot be stacked in space; "
-            "open the files one at a time"
+            f"series {frames[0].series_uid} has {len(frames)} slices but {len(no_ipp)} lack a "
+            f"valid ImagePositionPatient and {len(no_iop)} a valid ImageOrientationPatient "
+            f"(e.g. {first!r}), so they cannot be stacked in space; open the files one at a "
+            "time"
         )
     if len(frames) > 1 and any(f.ipp is None for f in frames):
         raise FormatError(
@@ -238,6 +249,12 @@ def arrange(
     direction = _check_consistent(frames)
     f0 = frames[0]
     srow, scol = f0.pixel_spacing or (1.0, 1.0)
+    if f0.pixel_spacing is None and f0.ipp is not None and f0.iop is not None:
+        raise FormatError(
+            f"{f0.path!r} has ImagePositionPatient and ImageOrientationPatient but no valid "
+            "PixelSpacing (or ImagerPixelSpacing), so its in-plane voxel size is unknown; fix "
+            "the file's PixelSpacing"
+        )
     if f0.ipp is None or f0.iop is None:  # a slice, or one file's frames, without geometry
         thick = f0.spacing_between_slices or f0.slice_thickness or 1.0
         order = sorted(range(len(frames)), key=lambda i: frames[i].frame)

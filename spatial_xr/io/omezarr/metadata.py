@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spatial_xr.errors import FormatError, SpatialXRWarning, UnitError
+from spatial_xr.errors import FormatError, GeometryError, SpatialXRWarning, UnitError
 from spatial_xr.geometry import Grid
 
 __all__ = [
@@ -211,10 +211,16 @@ def _axis(raw: Any, version: str) -> AxisMeta:
         return AxisMeta(name=name, type=kind)
     if not isinstance(raw, Mapping) or "name" not in raw:
         raise FormatError(f"OME-NGFF {version} axis entries need a 'name'; got {raw!r}")
+    for key in ("name", "type", "unit"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise FormatError(
+                f"OME-NGFF {version} axis {key!r} must be a string; got {raw!r}"
+            )
     orientation = raw.get("orientation")
     label = None
     if isinstance(orientation, Mapping) and orientation.get("type", "anatomical") == "anatomical":
         label = orientation.get("value")
+        label = label if isinstance(label, str) else None
     return AxisMeta(
         name=str(raw["name"]),
         type=raw.get("type"),
@@ -272,7 +278,10 @@ def _transforms(raw: Any, n: int, where: str) -> tuple[NDArray[np.float64], NDAr
                 f"{kind} transformation in {where} has no inline values ({t!r}); "
                 "transformations stored in a separate array are not supported"
             )
-        values = np.asarray(t[kind], dtype=np.float64)
+        try:
+            values = np.asarray(t[kind], dtype=np.float64)
+        except (TypeError, ValueError):
+            values = np.full(0, np.nan)
         if values.shape != (n,) or not np.all(np.isfinite(values)):
             raise FormatError(
                 f"{kind} of {where} must hold {n} finite numbers (one per axis), got {t[kind]!r}"
@@ -287,13 +296,23 @@ def _transforms(raw: Any, n: int, where: str) -> tuple[NDArray[np.float64], NDAr
     return scale, translation
 
 
+def _entries(raw: Any) -> list[Any]:
+    """The ``multiscales`` value: a list of objects."""
+    if not isinstance(raw, list) or not all(isinstance(m, Mapping) for m in raw):
+        raise FormatError(
+            f"'multiscales' must be a list of objects (one per multiscale image), got "
+            f"{str(raw)[:200]}; the store's OME-NGFF metadata is malformed"
+        )
+    return raw
+
+
 def _find_multiscales(attrs: Mapping[str, Any]) -> tuple[str, list[Any]]:
     ome = attrs.get("ome")
     if isinstance(ome, Mapping) and "multiscales" in ome:
         version = str(ome.get("version", "0.5"))
-        return version, list(ome["multiscales"])
+        return version, _entries(ome["multiscales"])
     if "multiscales" in attrs:
-        ms = list(attrs["multiscales"])
+        ms = _entries(attrs["multiscales"])
         version = str(ms[0].get("version", "0.4")) if ms and isinstance(ms[0], Mapping) else "0.4"
         return version, ms
     raise FormatError(
@@ -322,6 +341,13 @@ def _geometry_attr(
             stacklevel=4,
         )
         return None
+    err = np.abs(d.T @ d - np.eye(n)).max() if np.all(np.isfinite(d)) else np.inf
+    if err > 1e-6:
+        raise GeometryError(
+            f"the '{GEOMETRY_KEY}' group attribute holds a direction_zyx that is not "
+            f"orthonormal (max |DᵀD − I| = {err:.3g}): {d.tolist()}; the store's geometry "
+            f"metadata is corrupt — fix or delete attrs['{GEOMETRY_KEY}']"
+        )
     return d
 
 
@@ -359,6 +385,10 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
         raise FormatError("multiscales entry has no 'datasets'")
     if raw_axes is None:  # 0.1/0.2: always 5-D tczyx
         raw_axes = list(CANONICAL_ORDER)
+    if not isinstance(raw_axes, list):
+        raise FormatError(f"'axes' must be a list (one entry per array dim), got {raw_axes!r}")
+    if not isinstance(datasets, list):
+        raise FormatError(f"'datasets' must be a list of objects, got {str(datasets)[:200]}")
     axes = _rename_axes([_axis(a, version) for a in raw_axes])
     n = len(axes)
     gscale, gtrans = _transforms(ms.get("coordinateTransformations"), n, "the multiscale")

@@ -11,6 +11,7 @@ import os
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+import dask
 import dask.array as dsa
 import numpy as np
 import xarray as xr
@@ -18,7 +19,12 @@ import zarr
 import zarr.errors
 
 from spatial_xr.coords import assign_grid
-from spatial_xr.errors import DimensionError, FormatError, PathNotFoundError
+from spatial_xr.errors import (
+    DimensionError,
+    FormatError,
+    PathNotFoundError,
+    RemoteAccessError,
+)
 from spatial_xr.io.omezarr.metadata import (
     LENGTH_UNITS,
     MultiscaleMeta,
@@ -28,6 +34,7 @@ from spatial_xr.io.omezarr.metadata import (
     unit_factor,
 )
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store
+from spatial_xr.io.validate import CheckedReads
 
 __all__ = ["is_omezarr_path", "open_multiscale", "open_omezarr", "select_level"]
 
@@ -57,6 +64,18 @@ def _open_group(target: StoreTarget, storage_options: dict[str, Any] | None) -> 
         raise FormatError(
             f"{describe(target)} holds no Zarr group ({exc}); pass the root of an OME-Zarr "
             "image (the folder with zarr.json or .zattrs)"
+        ) from exc
+    except ValueError as exc:  # e.g. zarr.json / .zattrs that is not valid JSON
+        raise FormatError(
+            f"{describe(target)} has unreadable Zarr metadata ({type(exc).__name__}: {exc}); "
+            "the store is corrupt"
+        ) from exc
+    except Exception as exc:
+        if not isinstance(target, str) or "://" not in target:
+            raise
+        raise RemoteAccessError(
+            f"could not read {describe(target)} ({type(exc).__name__}: {exc}); check the URL, "
+            "the network and the credentials in storage_options"
         ) from exc
 
 
@@ -102,7 +121,12 @@ def _level_dataarray(
             f"array {path!r} has {arr.ndim} dims but the metadata lists {len(meta.axes)} axes "
             f"{meta.dims}"
         )
-    data = dsa.from_zarr(arr, chunks=_chunks_for(arr, meta.dims, chunks))
+    zchunks = _chunks_for(arr, meta.dims, chunks)
+    data = dsa.from_array(  # as dsa.from_zarr, with chunk read errors as FormatError
+        CheckedReads(arr, f"array {path!r}"), zchunks, asarray=False, fancy=False,
+        name="from-zarr-" + dask.base.tokenize(arr, zchunks),
+        meta=np.empty((0,) * arr.ndim, dtype=arr.dtype),
+    )
     grid = level_grid(meta, index, arr.shape, units=units)
     coords = {}
     if "t" in meta.dims:
