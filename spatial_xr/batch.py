@@ -157,9 +157,22 @@ def process_one(
 
 
 def _peak_rss() -> int:
+    """Peak resident memory (bytes) of this process.
+
+    Linux: ``VmHWM`` of ``/proc/self/status`` (the high-water mark of this process's own
+    memory; ``ru_maxrss`` would also count the parent's memory at fork time, which a
+    spawned worker inherits across exec). Elsewhere: ``getrusage``'s ``ru_maxrss``.
+    """
     import resource
     import sys
 
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
