@@ -81,7 +81,8 @@ def _row_interval(a: float, b: float, lo: float, hi: float, n: int) -> tuple[int
 
 @numba.njit(cache=True, nogil=True)
 def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, order: int,
-                   is_int: bool, vmin: float, vmax: float) -> None:  # pragma: no cover - jit
+                   is_int: bool, vmin: float, vmax: float,
+                   direct: bool) -> None:  # pragma: no cover - jit
     nz, ny, nx = src.shape
     oz, oy, ox = out.shape
     flat = src.reshape(-1)  # C-contiguous: neighbours at fixed offsets
@@ -113,8 +114,12 @@ def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, or
                 y = by + a[1, 2] * i
                 x = bx + a[2, 2] * i
                 if order == 0:
-                    _store(out, k, j, i, float(src[math.floor(z + 0.5), math.floor(y + 0.5),
-                                                   math.floor(x + 0.5)]), is_int, vmin, vmax)
+                    o = (math.floor(z + 0.5) * sz + math.floor(y + 0.5) * nx
+                         + math.floor(x + 0.5))
+                    if direct:
+                        out[k, j, i] = flat[o]
+                    else:
+                        _store(out, k, j, i, float(flat[o]), is_int, vmin, vmax)
                     continue
                 z0 = math.floor(z)
                 y0 = math.floor(y)
@@ -481,8 +486,9 @@ def resample_box(
     elif method in ("nearest", "linear"):
         src = np.ascontiguousarray(src)
         is_int, vmin, vmax = _int_range(out.dtype)
-        _affine_kernel(src, out, a, lo, hi, float(fill), 0 if method == "nearest" else 1,
-                       is_int, vmin, vmax)
+        order = 0 if method == "nearest" else 1
+        _affine_kernel(src, out, a, lo, hi, float(fill), order, is_int, vmin, vmax,
+                       order == 0 and src.dtype == out.dtype)
     elif method == "label":
         _affine_label_kernel(src, out, a, lo, hi, float(fill))
     else:
