@@ -81,9 +81,12 @@ def _row_interval(a: float, b: float, lo: float, hi: float, n: int) -> tuple[int
 
 @numba.njit(cache=True, nogil=True)
 def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, order: int,
-                   is_int: bool, vmin: float, vmax: float) -> None:  # pragma: no cover - jit
+                   is_int: bool, vmin: float, vmax: float,
+                   direct: bool) -> None:  # pragma: no cover - jit
     nz, ny, nx = src.shape
     oz, oy, ox = out.shape
+    flat = src.reshape(-1)  # C-contiguous: neighbours at fixed offsets
+    sz = ny * nx
     eps = 1e-6
     # fast region of a row: every neighbour inside the box, no clamping or inside test
     if order == 0:
@@ -111,8 +114,12 @@ def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, or
                 y = by + a[1, 2] * i
                 x = bx + a[2, 2] * i
                 if order == 0:
-                    _store(out, k, j, i, float(src[math.floor(z + 0.5), math.floor(y + 0.5),
-                                                   math.floor(x + 0.5)]), is_int, vmin, vmax)
+                    o = (math.floor(z + 0.5) * sz + math.floor(y + 0.5) * nx
+                         + math.floor(x + 0.5))
+                    if direct:
+                        out[k, j, i] = flat[o]
+                    else:
+                        _store(out, k, j, i, float(flat[o]), is_int, vmin, vmax)
                     continue
                 z0 = math.floor(z)
                 y0 = math.floor(y)
@@ -120,13 +127,15 @@ def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, or
                 wz = z - z0
                 wy = y - y0
                 wx = x - x0
-                c00 = src[z0, y0, x0] + (src[z0, y0, x0 + 1] - float(src[z0, y0, x0])) * wx
-                c01 = src[z0, y0 + 1, x0] + (
-                    src[z0, y0 + 1, x0 + 1] - float(src[z0, y0 + 1, x0])) * wx
-                c10 = src[z0 + 1, y0, x0] + (
-                    src[z0 + 1, y0, x0 + 1] - float(src[z0 + 1, y0, x0])) * wx
-                c11 = src[z0 + 1, y0 + 1, x0] + (
-                    src[z0 + 1, y0 + 1, x0 + 1] - float(src[z0 + 1, y0 + 1, x0])) * wx
+                o = z0 * sz + y0 * nx + x0
+                v0 = float(flat[o])
+                v1 = float(flat[o + nx])
+                v2 = float(flat[o + sz])
+                v3 = float(flat[o + sz + nx])
+                c00 = v0 + (flat[o + 1] - v0) * wx
+                c01 = v1 + (flat[o + nx + 1] - v1) * wx
+                c10 = v2 + (flat[o + sz + 1] - v2) * wx
+                c11 = v3 + (flat[o + sz + nx + 1] - v3) * wx
                 c0 = c00 + (c01 - c00) * wy
                 c1 = c10 + (c11 - c10) * wy
                 _store(out, k, j, i, c0 + (c1 - c0) * wz, is_int, vmin, vmax)
@@ -475,9 +484,11 @@ def resample_box(
     if perm is not None:
         _separable(src, a, perm, out, lo, hi, 0 if method == "nearest" else 1, fill)
     elif method in ("nearest", "linear"):
+        src = np.ascontiguousarray(src)
         is_int, vmin, vmax = _int_range(out.dtype)
-        _affine_kernel(src, out, a, lo, hi, float(fill), 0 if method == "nearest" else 1,
-                       is_int, vmin, vmax)
+        order = 0 if method == "nearest" else 1
+        _affine_kernel(src, out, a, lo, hi, float(fill), order, is_int, vmin, vmax,
+                       order == 0 and src.dtype == out.dtype)
     elif method == "label":
         _affine_label_kernel(src, out, a, lo, hi, float(fill))
     else:
