@@ -5,6 +5,7 @@ Importing the package registers the ``.spatial`` accessor on ``xarray.DataArray`
 
 from spatial_xr import accessor as _accessor  # noqa: F401  (registers .spatial)
 from spatial_xr import tree_accessor as _tree_accessor  # noqa: F401  (DataTree .spatial)
+from spatial_xr.convert import from_itk, from_itk_xarray, from_nibabel, from_sitk
 from spatial_xr.coords import assign_grid, from_array, grid_of
 from spatial_xr.errors import SpatialXRError, SpatialXRWarning
 from spatial_xr.geometry import Grid
@@ -20,6 +21,10 @@ __all__ = [
     "__version__",
     "assign_grid",
     "from_array",
+    "from_itk",
+    "from_itk_xarray",
+    "from_nibabel",
+    "from_sitk",
     "grid_of",
     "open_image",
     "open_multiscale",

@@ -249,7 +249,36 @@ class SpatialAccessor:
         write_dicom_series(self._da, folder, modality=modality, overwrite=overwrite, **kwargs)
 
     # ------------------------------------------------------- ecosystem: converters, napari, plots
-    # (methods of the ecosystem issue go here)
+    def to_sitk(self) -> Any:
+        """A ``SimpleITK.Image`` with this geometry; see :func:`spatial_xr.convert.to_sitk`."""
+        from spatial_xr.convert.sitk import to_sitk
+
+        return to_sitk(self._da)
+
+    def to_itk(self) -> Any:
+        """An ``itk.Image`` with this geometry; see :func:`spatial_xr.convert.to_itk`."""
+        from spatial_xr.convert.itk import to_itk
+
+        return to_itk(self._da)
+
+    def to_nibabel(self, *, version: int = 1) -> Any:
+        """A lazy nibabel NIfTI image; see :func:`spatial_xr.convert.to_nibabel`."""
+        from spatial_xr.convert.nibabel import to_nibabel
+
+        return to_nibabel(self._da, version=version)  # type: ignore[arg-type]
+
+    def to_napari(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """``(data, kwargs)`` for ``viewer.add_image``; see :func:`spatial_xr.napari.to_napari`."""
+        from spatial_xr.napari import to_napari
+
+        return to_napari(self._da, **kwargs)
+
+    def plot(self, point: ArrayLike | None = None, **kwargs: Any) -> Any:
+        """Axial, coronal and sagittal views through a world point; see
+        :func:`spatial_xr.plot.plot_orthogonal`."""
+        from spatial_xr.plot import plot_orthogonal
+
+        return plot_orthogonal(self._da, point, **kwargs)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

@@ -65,10 +65,24 @@ def _demo_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    from spatial_xr.batch import add_cli_arguments
+
+    add_cli_arguments(p)
+
+
+def _batch_run(args: argparse.Namespace) -> int:
+    from spatial_xr.batch import run_cli
+
+    return run_cli(args)
+
+
 COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "info": ("print an image's shape, dtype and geometry", _info_args, _info_run),
     "demo": ("make a phantom, write, reopen lazily, crop and map points", _demo_args,
              _demo_run),
+    "batch": ("open, resample and write many images on a dask cluster", _batch_args,
+              _batch_run),
 }
 
 

@@ -12,8 +12,6 @@ from typing import Any
 
 import xarray as xr
 
-from spatial_xr.ops.pyramid import tree_levels
-
 __all__ = ["SpatialTreeAccessor"]
 
 
@@ -25,6 +23,8 @@ class SpatialTreeAccessor:
         self._tree = tree
 
     def _levels(self) -> list[xr.DataArray]:
+        from spatial_xr.ops.pyramid import tree_levels
+
         return tree_levels(self._tree)
 
     def __len__(self) -> int:

@@ -85,9 +85,9 @@ def open_image(
 
     Parameters
     ----------
-    path : str or path-like
-        A ``.nii``/``.nii.gz`` file or an OME-Zarr store (``.zarr``/``.ome.zarr`` folder or
-        URL; more formats as their readers are installed).
+    path : str, path-like, fsspec mapper or zarr store
+        A ``.nii``/``.nii.gz`` file, a DICOM file or folder, or an OME-Zarr store (a
+        ``.zarr``/``.ome.zarr`` folder, a URL such as ``s3://…``, or a mapper/store object).
     orientation : str, optional
         Reorder the axes lazily to this orientation code (e.g. ``"RAS"``); the file's own
         storage order is kept by default.
@@ -108,6 +108,9 @@ def open_image(
     UnsupportedFormatError
         No reader recognises the path.
     """
+    if not isinstance(path, str | os.PathLike):  # an fsspec mapper or a zarr store object
+        da = _omezarr()(path, chunks=chunks, **kwargs)
+        return da if orientation is None else da.spatial.reorient(orientation)
     spath = os.fspath(path)
     if not _is_remote(spath) and not os.path.exists(spath):
         raise PathNotFoundError(f"no such file or folder: {spath!r}")

@@ -192,7 +192,7 @@ class NiftiArray:
         arr = np.asarray(raw).T.reshape(kept)  # fileslice gives (1,) for all-integer keys
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
-        if arr.dtype.byteorder not in ("=", "|"):
+        if not arr.dtype.isnative:  # "<" on little-endian hosts is native: no copy
             arr = arr.astype(arr.dtype.newbyteorder("="))
         if self.slope != 1.0 or self.inter != 0.0:
             arr = arr.astype(self.dtype) * self.dtype.type(self.slope) + self.dtype.type(

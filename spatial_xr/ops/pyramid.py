@@ -30,7 +30,6 @@ from typing import Any
 import dask.array as dsa
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
@@ -224,6 +223,8 @@ def _gaussian_sigmas(factors: tuple[int, ...]) -> tuple[float, ...]:
 
 
 def _smooth(block: np.ndarray, sigmas: tuple[float, ...], acc: np.dtype[Any]) -> np.ndarray:
+    from scipy import ndimage
+
     return ndimage.gaussian_filter(block.astype(acc, copy=False), sigmas, mode="nearest",
                                    truncate=4.0)
 
@@ -264,7 +265,8 @@ def downsample(
         Block size along each dim (missing dims: 1).
     method : {"mean", "gaussian", "mode", "nearest"}
     chunks : int or mapping dim → int, optional
-        Output chunk edge per spatial dim; default the input's first chunk size.
+        Output chunk edge per spatial dim; default one output chunk per input chunk
+        (``1/f`` of its size).
 
     Returns
     -------
@@ -286,11 +288,12 @@ def downsample(
     grid = grid_of(da)
     data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks="auto")
     target = _chunk_map(chunks, da) if chunks is not None else {}
+    # each input chunk (rounded to whole blocks) gives one small output chunk, so a task
+    # holds one input chunk; the output is then merged into the target chunks
     in_chunks = []
     for axis, d in enumerate(da.dims):
-        c_out = target.get(d, max(1, data.chunks[axis][0] // f[d]) if f[d] > 1 else
-                           data.chunks[axis][0])
-        in_chunks.append(min(c_out * f[d], data.shape[axis]))
+        c = data.chunks[axis][0]
+        in_chunks.append(min(max(f[d], c - c % f[d]), data.shape[axis]))
     data = data.rechunk(tuple(in_chunks))
     ftuple = tuple(f[d] for d in da.dims)
     out_dtype = np.dtype(da.dtype)
@@ -311,6 +314,8 @@ def downsample(
         out_dtype=out_dtype, dtype=out_dtype, chunks=out_chunks,
         meta=np.empty((0,) * data.ndim, out_dtype),
     )
+    if target:
+        reduced = reduced.rechunk({a: target[d] for a, d in enumerate(da.dims) if d in target})
     names = grid.axes
     f_xyz = np.array([f[a] for a in names], dtype=np.float64)
     new_grid = grid.replace(

@@ -191,6 +191,27 @@ def antialias_sigma(mapping: ArrayLike) -> NDArray[np.float64]:
 
 
 # ---------------------------------------------------------------------- graph
+def _resample_into(
+    box: NDArray[Any],
+    out: NDArray[Any],
+    a_zyx: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    method: str,
+    fill: float,
+    nsp: int,
+) -> None:
+    """Resample an input box (lead..., spatial) into ``out`` (lead..., spatial)."""
+    lead = box.shape[: box.ndim - nsp]
+    for idx in np.ndindex(*lead):
+        src = box[idx]
+        dst = out[idx]
+        if nsp == 2:
+            src = src[np.newaxis]
+            dst = dst[np.newaxis]
+        resample_box(src, a_zyx, dst.shape, lo, hi, method, fill, out.dtype, out=dst)
+
+
 def _block_task(
     arrays: list[NDArray[Any]],
     pieces: list[Any],
@@ -208,13 +229,7 @@ def _block_task(
     box = assemble(arrays, pieces, box_shape)
     lead = box.shape[: box.ndim - nsp]
     out = np.empty((*lead, *out_shape), dtype=dtype)
-    for idx in np.ndindex(*lead):
-        src = box[idx]
-        dst = out[idx]
-        if nsp == 2:
-            src = src[np.newaxis]
-            dst = dst[np.newaxis]
-        resample_box(src, a_zyx, dst.shape, lo, hi, method, fill, dtype, out=dst)
+    _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
     return out
 
 
@@ -233,6 +248,83 @@ def _lift_zyx(mapping_xyz: NDArray[np.float64]) -> NDArray[np.float64]:
     out[3 - n:, 3] = off
     if n == 2:
         out[0, 0] = 1.0
+    return out
+
+
+def _block_plan(
+    mapping_xyz: NDArray[np.float64],
+    a_full: NDArray[np.float64],
+    start: NDArray[np.int64],
+    stop: NDArray[np.int64],
+    in_shape_zyx: tuple[int, ...],
+    mar: tuple[int, int],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
+           NDArray[np.float64]] | None:
+    """Input box (zyx start, stop) of an output block and its box-local mapping and bounds."""
+    n = len(in_shape_zyx)
+    box = source_box(mapping_xyz, start[::-1], stop[::-1], tuple(in_shape_zyx[::-1]), mar)
+    if box is None:
+        return None
+    b0 = box[0][::-1]
+    b1 = box[1][::-1]
+    a = a_full.copy()
+    o3 = np.zeros(3)
+    o3[3 - n:] = start
+    s3 = np.zeros(3)
+    s3[3 - n:] = b0
+    a[:, 3] = a_full[:, :3] @ o3 + a_full[:, 3] - s3
+    lo = np.full(3, -0.5)
+    hi = np.full(3, 0.5)
+    hi[3 - n:] = np.asarray(in_shape_zyx, np.float64) - 0.5
+    return b0, b1, a, lo - s3, hi - s3
+
+
+def _blocks(out_chunks: tuple[tuple[int, ...], ...]) -> Any:
+    bounds = [np.concatenate([[0], np.cumsum(c)]) for c in out_chunks]
+    for sp_block in np.ndindex(*[len(c) for c in out_chunks]):
+        start = np.array([bounds[a][b] for a, b in enumerate(sp_block)], np.int64)
+        stop = np.array([bounds[a][b + 1] for a, b in enumerate(sp_block)], np.int64)
+        yield sp_block, start, stop
+
+
+def resample_numpy(
+    arr: NDArray[Any],
+    nlead: int,
+    out_shape_zyx: tuple[int, ...],
+    mapping_xyz: NDArray[np.float64],
+    method: str,
+    fill: float,
+    dtype: np.dtype[Any],
+    out_chunks: tuple[tuple[int, ...], ...],
+) -> NDArray[Any]:
+    """Eager version for in-memory inputs: blocks are written straight into the result by a
+    thread pool (as many threads as dask's threaded scheduler would use)."""
+    import concurrent.futures
+
+    from dask.system import CPU_COUNT
+
+    nsp = len(out_shape_zyx)
+    in_shape_zyx = arr.shape[nlead:]
+    out = np.empty((*arr.shape[:nlead], *out_shape_zyx), dtype=dtype)
+    a_full = _lift_zyx(mapping_xyz)
+    mar = margin(method)
+    lead = (slice(None),) * nlead
+
+    def run(start: NDArray[np.int64], stop: NDArray[np.int64]) -> None:
+        dst = out[(*lead, *(slice(int(b), int(e)) for b, e in zip(start, stop, strict=True)))]
+        plan = _block_plan(mapping_xyz, a_full, start, stop, in_shape_zyx, mar)
+        if plan is None:
+            dst[...] = fill
+            return
+        b0, b1, a, lo, hi = plan
+        box = arr[(*lead, *(slice(int(b), int(e)) for b, e in zip(b0, b1, strict=True)))]
+        _resample_into(box, dst, a, lo, hi, method, fill, nsp)
+
+    workers = dask.config.get("num_workers", None) or CPU_COUNT
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run, start, stop) for _, start, stop in _blocks(out_chunks)]
+        for f in futures:
+            f.result()
     return out
 
 
@@ -262,40 +354,25 @@ def resample_dask(
     out_chunks : tuple of tuple of int
         Chunks of the spatial output dims (zyx); leading dims keep the input's chunks.
     """
-    n = len(in_shape_zyx)
     lead_chunks = data.chunks[:nlead]
     chunks = (*lead_chunks, *out_chunks)
     name = "resample-" + tokenize(data.name, mapping_xyz, out_chunks, method, fill, str(dtype))
     a_full = _lift_zyx(mapping_xyz)
     mar = margin(method)
-    in_shape_xyz = tuple(in_shape_zyx[::-1])
-    bounds = [np.concatenate([[0], np.cumsum(c)]) for c in out_chunks]
     layer: dict[tuple[Any, ...], Any] = {}
     for lead_block in np.ndindex(*[len(c) for c in lead_chunks]):
         lead_shape = tuple(lead_chunks[a][b] for a, b in enumerate(lead_block))
-        for sp_block in np.ndindex(*[len(c) for c in out_chunks]):
-            start = np.array([bounds[a][b] for a, b in enumerate(sp_block)], np.int64)
-            stop = np.array([bounds[a][b + 1] for a, b in enumerate(sp_block)], np.int64)
+        for sp_block, start, stop in _blocks(out_chunks):
             out_shape = tuple(int(v) for v in stop - start)
             key = (name, *lead_block, *sp_block)
-            box = source_box(mapping_xyz, start[::-1], stop[::-1], in_shape_xyz, mar)
-            if box is None:
+            plan = _block_plan(mapping_xyz, a_full, start, stop, in_shape_zyx, mar)
+            if plan is None:
                 layer[key] = (_fill_block, (*lead_shape, *out_shape), fill, dtype)
                 continue
-            b0 = box[0][::-1]
-            b1 = box[1][::-1]
+            b0, b1, a, lo, hi = plan
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)
-            a = a_full.copy()
-            o3 = np.zeros(3)
-            o3[3 - n:] = start
-            s3 = np.zeros(3)
-            s3[3 - n:] = b0
-            a[:, 3] = a_full[:, :3] @ o3 + a_full[:, 3] - s3
-            lo = np.full(3, -0.5)
-            hi = np.full(3, 0.5)
-            hi[3 - n:] = np.asarray(in_shape_zyx, np.float64) - 0.5
             layer[key] = (_block_task, list(keys), pieces, tuple(int(v) for v in b1 - b0),
-                          a, out_shape, lo - s3, hi - s3, method, fill, dtype)
+                          a, out_shape, lo, hi, method, fill, dtype)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
     return dask.array.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype))
 
@@ -430,25 +507,34 @@ def resample(
     data = ordered.data
     lazy = isinstance(data, dask.array.Array)
     if not lazy:
-        # one chunk, named without hashing the whole array
-        data = dask.array.from_array(np.asarray(data), chunks=data.shape,
-                                     name="resample-input-" + uuid.uuid4().hex)
+        data = np.asarray(data)
     if data.dtype == np.bool_:
         data = data.astype(np.uint8)
     mapping = index_mapping(out_grid, src, tmat)
-    if antialias and method in ("linear", "cubic"):
-        sigma = antialias_sigma(mapping)[::-1]
-        if np.any(sigma > 0):
-            data = _smooth(data, len(lead), sigma)
-    lead_elems = int(np.prod([max(c) for c in data.chunks[: len(lead)]])) if lead else 1
+    smooth = antialias and method in ("linear", "cubic")
+    sigma = antialias_sigma(mapping)[::-1] if smooth else np.zeros(n)
+    if np.any(sigma > 0) and not lazy:
+        data = dask.array.from_array(data, chunks=data.shape,
+                                     name="resample-input-" + uuid.uuid4().hex)
+        lazy_input = False
+    else:
+        lazy_input = lazy
+    if np.any(sigma > 0):
+        data = _smooth(data, len(lead), sigma)
+    lead_elems = int(np.prod([ordered.sizes[d] for d in lead])) if lead else 1
+    if lazy and lead:
+        lead_elems = int(np.prod([max(c) for c in data.chunks[: len(lead)]]))
     out_chunks = _output_chunks(out_grid.shape_zyx, sdims, out_dtype, chunks, lead_elems)
-    out = resample_dask(data, len(lead), src.shape_zyx, out_grid.shape_zyx, mapping, method,
-                        fill, out_dtype, out_chunks)
-    if not lazy:
-        # write blocks straight into the result: no concatenation copy
-        target = np.empty(out.shape, dtype=out.dtype)
-        dask.array.store(out, target, lock=False)
-        out = target
+    if isinstance(data, dask.array.Array):
+        out: Any = resample_dask(data, len(lead), src.shape_zyx, out_grid.shape_zyx, mapping,
+                                 method, fill, out_dtype, out_chunks)
+        if not lazy_input:
+            target = np.empty(out.shape, dtype=out.dtype)
+            dask.array.store(out, target, lock=False)
+            out = target
+    else:
+        out = resample_numpy(data, len(lead), out_grid.shape_zyx, mapping, method, fill,
+                             out_dtype, out_chunks)
     coords = {k: v for k, v in ordered.coords.items()
               if not set(v.dims) & set(sdims)}
     res = xr.DataArray(out, dims=(*lead, *sdims), coords=coords, name=da.name,

@@ -279,17 +279,14 @@ def test_open_reads_no_pixels_and_crop_reads_only_its_slices(
     assert 10 * slice_bytes <= CountingFile.total <= 10 * slice_bytes + 4096
 
 
-def test_graph_pickles_and_runs_on_distributed(nibabel_data: Path) -> None:
-    from distributed import Client, LocalCluster
-
+def test_graph_pickles_and_runs_on_distributed(nibabel_data: Path, dask_client) -> None:
     da = spatial_xr.open_image(nibabel_data / "functional.nii", chunks={"z": 1})
     clone = pickle.loads(pickle.dumps(da))
     expected = np.asanyarray(nib.load(nibabel_data / "functional.nii").dataobj).T
     np.testing.assert_allclose(clone.values, expected, rtol=1e-6)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster):
-        total = float(da.sum().compute())
-        gz = spatial_xr.open_image(nibabel_data / "example4d.nii.gz").mean().compute()
+    total = float(da.sum().compute(scheduler=dask_client.get))
+    gz = spatial_xr.open_image(nibabel_data / "example4d.nii.gz").mean().compute(
+        scheduler=dask_client.get)
     np.testing.assert_allclose(total, expected.astype(np.float32).sum(dtype=np.float64),
                                rtol=1e-5)
     np.testing.assert_allclose(float(gz), np.asanyarray(

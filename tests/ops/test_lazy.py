@@ -147,8 +147,7 @@ def test_two_gigabyte_volume_under_one_gigabyte_rss():
     assert peak[0] - base < 2**30, f"peak RSS grew by {(peak[0] - base) / 2**20:.0f} MiB"
 
 
-def test_graphs_pickle_and_run_on_local_cluster(tmp_path):
-    distributed = pytest.importorskip("distributed")
+def test_graphs_pickle_and_run_on_local_cluster(tmp_path, dask_client):
     values = np.random.default_rng(5).normal(size=(20, 24, 22)).astype(np.float32)
     d = rotation(2, 20.0)
     ref = spatial_xr.from_array(values, spacing=(2.0, 1.0, 1.2), origin=(1.0, 2.0, 3.0),
@@ -168,10 +167,7 @@ def test_graphs_pickle_and_run_on_local_cluster(tmp_path):
         pickle.loads(pickle.dumps(arr.data.__dask_graph__()))
     with dask.config.set(scheduler="synchronous"):
         local = {k: v.values for k, v in ops.items()}
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        remote = client.compute([v.data for v in ops.values()], sync=True)
+    remote = dask_client.compute([v.data for v in ops.values()], sync=True)
     for (k, v), r in zip(local.items(), remote, strict=True):
         np.testing.assert_array_equal(r, v, err_msg=k)
     np.testing.assert_allclose(local["resample"], resample(ref, grid=target,

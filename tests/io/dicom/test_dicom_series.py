@@ -259,20 +259,15 @@ def test_open_decodes_nothing_and_crop_decodes_only_its_files(
     np.testing.assert_array_equal(part, data[100:110, 2:5])
 
 
-@pytest.mark.slow
-def test_graph_pickles_and_runs_on_distributed(long_series: tuple) -> None:
-    distributed = pytest.importorskip("distributed")
+def test_graph_pickles_and_runs_on_distributed(long_series: tuple, dask_client) -> None:
     folder, data = long_series
     da = spatial_xr.open_image(folder, chunks={"z": 50})
     graph = pickle.dumps(da.data)
     assert b"DicomSliceArray" in graph
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, \
-                distributed.Client(cluster):
-            total = int(da.sum().compute())
-            sl = da.isel(z=slice(10, 20)).values
+        total = int(da.sum().compute(scheduler=dask_client.get))
+        sl = da.isel(z=slice(10, 20)).compute(scheduler=dask_client.get).values
     assert total == int(data.astype(np.int64).sum())
     np.testing.assert_array_equal(sl, data[10:20])
 

@@ -157,18 +157,13 @@ def test_graph_pickles_and_computes_from_the_copy(tmp_path):
     assert int(clone.compute(scheduler="sync")) == int(lazy.compute(scheduler="sync"))
 
 
-@pytest.mark.slow
-def test_graph_runs_on_distributed_workers(tmp_path):
-    from distributed import Client, LocalCluster
-
+def test_graph_runs_on_distributed_workers(tmp_path, dask_client):
     da = make_image()
     path = tmp_path / "img.ome.zarr"
     da.spatial.to_ome_zarr(path, chunks=8)
     lazy = sx.open_image(path, level=1)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster):
-        np.testing.assert_array_equal(lazy.compute().values,
-                                      lazy.compute(scheduler="sync").values)
+    np.testing.assert_array_equal(lazy.compute(scheduler=dask_client.get).values,
+                                  lazy.compute(scheduler="sync").values)
 
 
 def test_level_and_spacing_selection(tmp_path):
@@ -233,3 +228,32 @@ def test_missing_level_array_is_a_format_error(tmp_path):
     sx.open_image(path, level=0)
     with pytest.raises(FormatError, match="missing from the store"):
         sx.open_image(path, level=1)
+
+
+def test_tree_read_from_ngff_zarr_rewrites_as_valid_ome_zarr(tmp_path):
+    import ome_zarr_models
+
+    src = tmp_path / "ngff.ome.zarr"
+    _ngff_store(src, "0.4", RAS)
+    tree = sx.open_multiscale(src)
+    assert "multiscales" in tree.attrs  # the root keeps the metadata it was read from
+    dst = tmp_path / "again.ome.zarr"
+    tree.spatial.to_ome_zarr(dst)
+    ome_zarr_models.open_ome_zarr(zarr.open_group(str(dst), mode="r"), version="0.5")
+    again = sx.open_multiscale(dst)
+    for k in range(len(tree.spatial)):
+        a, b = tree.spatial.level(k), again.spatial.level(k)
+        np.testing.assert_array_equal(a.values, b.values)
+        assert a.spatial.grid.isclose(b.spatial.grid, atol=1e-12)
+    assert again.spatial.level(0).spatial.orientation == "RAS"
+
+
+def test_open_image_accepts_an_fsspec_mapper():
+    import fsspec
+
+    da = make_image()
+    mapper = fsspec.get_mapper("memory://open-image-mapper/img.ome.zarr")
+    da.spatial.to_ome_zarr(mapper, chunks=8)
+    back = sx.open_image(fsspec.get_mapper("memory://open-image-mapper/img.ome.zarr"))
+    assert back.spatial.same_grid(da)
+    np.testing.assert_array_equal(back.values, da.values)

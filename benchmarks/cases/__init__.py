@@ -1,0 +1,21 @@
+"""Case modules; each declares ``CASES``, a list of :class:`benchmarks.harness.Case`."""
+
+from __future__ import annotations
+
+import importlib
+
+from benchmarks.harness import Case
+
+MODULES = ("reference", "nifti", "dicom", "resample", "pyramid", "outofcore", "scaling")
+
+
+def all_cases() -> list[Case]:
+    """Every declared case, in table order."""
+    cases: list[Case] = []
+    for name in MODULES:
+        cases.extend(importlib.import_module(f"benchmarks.cases.{name}").CASES)
+    names = [c.name for c in cases]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"duplicate case names: {sorted(dup)}")
+    return cases

@@ -1,0 +1,233 @@
+"""Benchmark inputs, built once and cached under the scratch folder.
+
+Each builder writes into ``<cache>/<profile>/`` and returns the path; a marker file
+``.<name>.done`` records completion, so an interrupted build is redone and a complete
+one is reused. All inputs derive from one synthetic CT-like volume with a fixed seed:
+air (−1000 HU) outside an elliptic body of soft tissue (≈ 40 HU) with Gaussian noise
+(σ 20 HU), a bone ring and a few round organs. Noise matters: it makes the data
+compress like a real CT (about 2–3× with gzip), not like a blank phantom.
+
+The CT geometry is the issue's: spacing 2.5 mm (z) × 0.7 mm (y) × 0.7 mm (x), identity
+direction (LPS), origin (−179.2, −179.2, −375) mm.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BUILDERS", "PROFILES", "Profile", "build", "ct_volume"]
+
+SPACING_ZYX = (2.5, 0.7, 0.7)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes for one run mode.
+
+    Attributes
+    ----------
+    name : str
+        ``full``, ``quick`` or ``smoke``.
+    ct_shape : tuple of int
+        z, y, x of the CT volume (also the number of DICOM files).
+    big_shape : tuple of int
+        z, y, x of the out-of-core Zarr volume (int16).
+    big_chunks : tuple of int
+        Its Zarr chunks.
+    batch_shape : tuple of int
+        z, y, x of each of the 8 batch volumes.
+    repeats : int
+        Default repetitions per case.
+    warmup : bool
+        Run every side once, unmeasured, before the repetitions.
+    memory_budget : str
+        Budget for the out-of-core cases.
+    """
+
+    name: str
+    ct_shape: tuple[int, int, int]
+    big_shape: tuple[int, int, int]
+    big_chunks: tuple[int, int, int]
+    batch_shape: tuple[int, int, int]
+    repeats: int
+    warmup: bool
+    memory_budget: str
+
+
+PROFILES = {
+    "full": Profile("full", (300, 512, 512), (512, 2048, 2048), (64, 256, 256),
+                    (150, 256, 256), 3, False, "1.5GiB"),
+    "quick": Profile("quick", (48, 160, 160), (128, 512, 512), (32, 128, 128),
+                     (24, 64, 64), 1, False, "1.5GiB"),
+    "smoke": Profile("smoke", (6, 24, 24), (16, 64, 64), (8, 32, 32),
+                     (4, 16, 16), 1, False, "1.5GiB"),
+}
+
+
+def ct_volume(shape_zyx: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A CT-like int16 volume (HU), shape ``shape_zyx``."""
+    nz, ny, nx = shape_zyx
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float32)
+    cy, cx = (ny - 1) / 2, (nx - 1) / 2
+    r = np.sqrt(((yy - cy) / (0.38 * ny)) ** 2 + ((xx - cx) / (0.45 * nx)) ** 2)
+    plane = np.full((ny, nx), -1000.0, np.float32)
+    plane[r < 1.0] = 40.0
+    plane[(r > 0.80) & (r < 0.88)] = 700.0
+    for oy, ox, rad, hu in ((0.0, -0.2, 0.18, -800.0), (0.0, 0.2, 0.18, -800.0),
+                            (0.25, 0.0, 0.1, 60.0)):
+        rr = np.sqrt(((yy - cy) / ny - oy) ** 2 + ((xx - cx) / nx - ox) ** 2)
+        plane[rr < rad * 0.5] = hu
+    body = r < 1.0
+    out = np.empty(shape_zyx, np.int16)
+    noise_planes = rng.normal(0.0, 20.0, size=(min(nz, 16), ny, nx)).astype(np.float32)
+    for z in range(nz):
+        zfac = 1.0 + 0.1 * np.sin(z / max(nz, 1) * np.pi)
+        sl = np.where(body, plane * zfac + noise_planes[(z * 7) % len(noise_planes)], plane)
+        out[z] = np.clip(np.rint(sl), -1024, 3071).astype(np.int16)
+    return out
+
+
+def _origin_xyz(shape_zyx: tuple[int, int, int]) -> np.ndarray:
+    nz, ny, nx = shape_zyx
+    sz, sy, sx = SPACING_ZYX
+    return np.array([-(nx - 1) * sx / 2, -(ny - 1) * sy / 2, -(nz - 1) * sz / 2])
+
+
+def _affine_ras(shape_zyx: tuple[int, int, int]) -> np.ndarray:
+    """NIfTI affine (RAS) for the CT grid with identity LPS direction."""
+    sz, sy, sx = SPACING_ZYX
+    o = _origin_xyz(shape_zyx)
+    aff = np.diag([-sx, -sy, sz, 1.0])
+    aff[:3, 3] = [-o[0], -o[1], o[2]]
+    return aff
+
+
+def _write_nifti(path: Path, vol_zyx: np.ndarray) -> None:
+    import nibabel as nib
+
+    img = nib.Nifti1Image(np.ascontiguousarray(vol_zyx.T), _affine_ras(vol_zyx.shape))
+    img.header.set_xyzt_units("mm", "sec")
+    img.set_qform(img.affine, code=1)
+    img.set_sform(img.affine, code=1)
+    # nibabel's default gzip level (6) is what users' files typically have
+    nib.save(img, str(path))
+
+
+def _ct_nii(root: Path, prof: Profile) -> Path:
+    path = root / "ct.nii"
+    _write_nifti(path, ct_volume(prof.ct_shape))
+    return path
+
+
+def _ct_nii_gz(root: Path, prof: Profile) -> Path:
+    path = root / "ct.nii.gz"
+    _write_nifti(path, ct_volume(prof.ct_shape))
+    return path
+
+
+def _ct_dicom(root: Path, prof: Profile) -> Path:
+    """An uncompressed CT series, one file per slice, written with pydicom: stored values
+    are HU + 1024 (int16), RescaleIntercept −1024, as scanners commonly write."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    folder = root / "ct_dicom"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    vol = ct_volume(prof.ct_shape)
+    origin = _origin_xyz(prof.ct_shape)
+    sz, sy, sx = SPACING_ZYX
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    order = np.random.default_rng(1).permutation(vol.shape[0])  # names unrelated to order
+    for z in range(vol.shape[0]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID = CTImageStorage
+        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.FrameOfReferenceUID = frame
+        ds.Modality = "CT"
+        ds.PatientName, ds.PatientID = "Bench^Phantom", "BENCH0001"
+        ds.SeriesDescription = "benchmark phantom"
+        ds.SeriesNumber, ds.InstanceNumber = 1, z + 1
+        ds.ImagePositionPatient = [f"{origin[0]:.4f}", f"{origin[1]:.4f}",
+                                   f"{origin[2] + z * sz:.4f}"]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [sy, sx]
+        ds.SliceThickness = sz
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.Rows, ds.Columns = vol.shape[1], vol.shape[2]
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+        ds.PixelRepresentation = 1
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
+        ds.PixelData = (vol[z].astype(np.int16) + 1024).astype("<i2").tobytes()
+        ds.save_as(folder / f"IM{order[z]:05d}.dcm", enforce_file_format=True)
+    return folder
+
+
+def _big_zarr(root: Path, prof: Profile) -> Path:
+    """A plain Zarr v3 array (int16, zstd) of ``big_shape``, written chunk by chunk."""
+    import zarr
+
+    path = root / "big.zarr"
+    if path.exists():
+        shutil.rmtree(path)
+    arr = zarr.create_array(str(path), shape=prof.big_shape, chunks=prof.big_chunks,
+                            dtype="int16", fill_value=0)
+    cz = prof.big_chunks[0]
+    nz, ny, nx = prof.big_shape
+    base = ct_volume((cz, ny, nx), seed=2)
+    for z0 in range(0, nz, cz):
+        block = np.roll(base, z0 // cz, axis=0)[: min(cz, nz - z0)]
+        arr[z0 : z0 + block.shape[0]] = block
+    arr.attrs["spacing_zyx"] = [1.0, 0.5, 0.5]
+    return path
+
+
+def _batch(root: Path, prof: Profile) -> Path:
+    folder = root / "batch"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    for i in range(8):
+        _write_nifti(folder / f"vol{i}.nii", ct_volume(prof.batch_shape, seed=10 + i))
+    return folder
+
+
+BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
+    "ct_nii": _ct_nii,
+    "ct_nii_gz": _ct_nii_gz,
+    "ct_dicom": _ct_dicom,
+    "big_zarr": _big_zarr,
+    "batch": _batch,
+}
+_NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
+          "big_zarr": "big.zarr", "batch": "batch"}
+
+
+def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:
+    """Path of input ``name`` for profile ``prof``, building it if not cached."""
+    root = cache / prof.name
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / f".{name}.done"
+    path = root / _NAMES[name]
+    if marker.exists() and path.exists():
+        return path
+    log(f"building input {name} ({prof.name}) ...")
+    out = BUILDERS[name](root, prof)
+    marker.write_text("ok\n")
+    os.sync()
+    return out
