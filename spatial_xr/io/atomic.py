@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 from spatial_xr.errors import OverwriteError
 
 __all__ = ["atomic_output", "check_overwrite"]
+
+_SETTLE_SECONDS = 0.2
+"""After a failed write, how long the removed temporary must stay absent (see _remove)."""
 
 
 def check_overwrite(path: str | os.PathLike[str], overwrite: bool) -> None:
@@ -23,12 +27,21 @@ def check_overwrite(path: str | os.PathLike[str], overwrite: bool) -> None:
         )
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+def _remove(path: Path, settle: float = 0.0, attempts: int = 100) -> None:
+    """Remove a file or folder. With ``settle > 0`` (the failure path) a folder is removed
+    again until it stays absent for ``settle`` seconds: tasks of a failed dask computation
+    that were already running may still write chunks into it after the error surfaced."""
+    for _ in range(attempts if settle > 0 else 1):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if settle <= 0:
+            return
+        time.sleep(settle)
+        if not os.path.lexists(path):
+            return
 
 
 @contextlib.contextmanager
@@ -60,7 +73,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
     try:
         yield tmp
     except BaseException:
-        _remove(tmp)
+        _remove(tmp, settle=_SETTLE_SECONDS)
         raise
     if not os.path.lexists(tmp):
         raise RuntimeError(f"the writer produced nothing at {tmp}")
