@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spatial_xr.errors import SpatialXRError, require
+from spatial_xr.io.atomic import check_overwrite
 
 __all__ = ["BatchItem", "BatchReport", "expand_inputs", "output_name", "process_one",
            "run_batch"]
@@ -301,6 +302,17 @@ def run_batch(
         peaks["local-process"] = _peak_rss()
     else:
         distributed = require("distributed", "distributed")
+        if not overwrite:
+            # Outputs that exist now are refused here; the others belong to this run, so a
+            # task re-run after its worker died may replace its own (identical) output.
+            for p in [p for p in todo if os.path.lexists(out_dir / output_name(p, fmt))]:
+                try:
+                    check_overwrite(out_dir / output_name(p, fmt), False)
+                except SpatialXRError as exc:
+                    results[p] = BatchItem(p, None, f"{type(exc).__name__}: {exc}")
+                    update(results[p])
+                todo.remove(p)
+            kw["overwrite"] = True
         client, owned = _client(distributed, scheduler, n_workers)
         try:
             futures = client.map(process_one, todo, output_dir=str(out_dir), pure=False, **kw)
