@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 import spatial_xr
-from spatial_xr.geometry import Grid
+from spatial_xr.geometry import Grid, rotation_matrix
 
 __all__ = ["CENTRE_XYZ", "MARKERS_XYZ", "make_phantom", "phantom_grid", "run_demo"]
 
@@ -25,19 +25,10 @@ CENTRE_XYZ = np.array([0.0, 0.0, 52.0])
 """World centre (LPS mm) of the phantom's grid and body."""
 
 
-def _rotation(angle_deg: float, axis: int) -> np.ndarray:
-    a = np.deg2rad(angle_deg)
-    c, s = np.cos(a), np.sin(a)
-    i, j = [k for k in range(3) if k != axis]
-    r = np.eye(3)
-    r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
-    return r
-
-
 def phantom_grid(shape_zyx: tuple[int, int, int] = (40, 96, 80)) -> Grid:
     """The demo's oblique grid: spacing 2.5 × 0.8 × 0.9 mm (z, y, x), tilted 20° about the
     world z axis and 10° about x, centred on :data:`CENTRE_XYZ` (LPS mm)."""
-    direction = _rotation(20.0, axis=2) @ _rotation(10.0, axis=0)
+    direction = rotation_matrix(2, 20.0) @ rotation_matrix(0, 10.0)
     spacing_xyz = np.array([0.9, 0.8, 2.5])
     half_extent = (np.array(shape_zyx[::-1]) - 1) / 2.0
     origin = CENTRE_XYZ - direction @ (spacing_xyz * half_extent)

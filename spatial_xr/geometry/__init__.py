@@ -9,6 +9,7 @@ from spatial_xr.geometry.affine import (
     decompose_affine,
     lps_ras_flip,
     orthonormalize,
+    rotation_matrix,
 )
 from spatial_xr.geometry.grid import AXES_XYZ, Grid
 from spatial_xr.geometry.orientation import (
@@ -31,5 +32,6 @@ __all__ = [
     "lps_ras_flip",
     "orthonormalize",
     "reorient_transform",
+    "rotation_matrix",
     "validate_code",
 ]

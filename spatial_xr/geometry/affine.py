@@ -18,6 +18,7 @@ __all__ = [
     "decompose_affine",
     "lps_ras_flip",
     "orthonormalize",
+    "rotation_matrix",
 ]
 
 ORTHONORMAL_TOL = 1e-6
@@ -143,6 +144,28 @@ def decompose_affine(
         )
     direction = orthonormalize(linear / spacing, tol=tol)
     return a[:n, n].copy(), spacing, direction
+
+
+def rotation_matrix(axis: int, degrees: float) -> NDArray[np.float64]:
+    """Rotation about a world axis, right-handed.
+
+    Parameters
+    ----------
+    axis : {0, 1, 2}
+        World axis (0 = x, 1 = y, 2 = z).
+    degrees : float
+        Angle in degrees.
+
+    Returns
+    -------
+    ndarray, shape (3, 3)
+    """
+    t = np.deg2rad(degrees)
+    c, s = np.cos(t), np.sin(t)
+    i, j = [a for a in range(3) if a != axis]
+    r = np.eye(3)
+    r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
+    return r
 
 
 def apply_affine(affine: ArrayLike, points: ArrayLike) -> NDArray[np.float64]:

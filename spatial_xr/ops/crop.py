@@ -20,24 +20,11 @@ from spatial_xr.coords import _per_dim, assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import GeometryError, ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.resampling import centered_start, covering_index_box
+from spatial_xr.ops.fill import check_fill
 
 __all__ = ["crop", "crop_centered", "crop_index_box"]
 
 IndexRange = tuple[int, int] | slice
-
-
-def _check_fill(fill_value: float, dtype: np.dtype[Any]) -> None:
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        f = float(fill_value)
-        if not np.isfinite(f) or f != np.trunc(f) or not info.min <= f <= info.max:
-            raise ParameterError(
-                f"fill_value {fill_value!r} cannot be stored in the image dtype {dtype}; give "
-                f"an integer in [{info.min}, {info.max}] or convert first, e.g. "
-                "da.astype('float32')"
-            )
-    elif dtype == np.bool_ and fill_value not in (0, 1, True, False):
-        raise ParameterError(f"fill_value {fill_value!r} cannot be stored in a boolean image")
 
 
 def crop_index_box(
@@ -92,7 +79,7 @@ def crop_index_box(
             )
         start, stop = inner0, inner1
     else:
-        _check_fill(fill_value, da.dtype)
+        check_fill(fill_value, da.dtype)
     window = grid.window(start.tolist(), (stop - start).tolist())
     units = {a: da.coords[a].attrs.get("units") for a in names if a in da.coords}
     dropped = [c for c, v in da.coords.items() if set(v.dims) & set(names)]

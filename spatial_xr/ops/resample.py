@@ -32,6 +32,7 @@ from spatial_xr.geometry.resampling import (
 )
 from spatial_xr.ops._blocks import assemble, box_pieces
 from spatial_xr.ops._kernels import CUBIC_PREFILTER_MARGIN, METHODS, resample_box
+from spatial_xr.ops.fill import check_fill, fill_block
 
 __all__ = ["antialias_sigma", "resample", "target_grid", "transform_matrix"]
 
@@ -47,19 +48,6 @@ def check_interpolation(interpolation: str) -> str:
             f"interpolation must be one of {METHODS}, got {interpolation!r}"
         )
     return interpolation
-
-
-def check_fill(fill_value: float, dtype: np.dtype[Any]) -> float:
-    """Check that ``fill_value`` is representable in ``dtype``."""
-    f = float(fill_value)
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        if not np.isfinite(f) or f != np.trunc(f) or not info.min <= f <= info.max:
-            raise ParameterError(
-                f"fill_value {fill_value!r} cannot be stored in the output dtype {dtype}; "
-                f"give an integer in [{info.min}, {info.max}] or a float dtype= "
-            )
-    return f
 
 
 def margin(interpolation: str) -> tuple[int, int]:
@@ -233,10 +221,6 @@ def _block_task(
     return out
 
 
-def _fill_block(shape: tuple[int, ...], fill: float, dtype: np.dtype[Any]) -> NDArray[Any]:
-    return np.full(shape, fill, dtype=dtype)
-
-
 def _lift_zyx(mapping_xyz: NDArray[np.float64]) -> NDArray[np.float64]:
     """(n+1)² xyz index mapping → (3, 4) zyx mapping (2-D gets a trivial z row)."""
     n = mapping_xyz.shape[0] - 1
@@ -367,7 +351,7 @@ def resample_dask(
             key = (name, *lead_block, *sp_block)
             plan = _block_plan(mapping_xyz, a_full, start, stop, in_shape_zyx, mar)
             if plan is None:
-                layer[key] = (_fill_block, (*lead_shape, *out_shape), fill, dtype)
+                layer[key] = (fill_block, (*lead_shape, *out_shape), fill, dtype)
                 continue
             b0, b1, a, lo, hi = plan
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)

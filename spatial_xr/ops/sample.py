@@ -16,7 +16,8 @@ from spatial_xr.coords import grid_of
 from spatial_xr.errors import ParameterError
 from spatial_xr.ops._blocks import assemble, box_pieces
 from spatial_xr.ops._kernels import sample_box
-from spatial_xr.ops.resample import check_fill, check_interpolation, margin
+from spatial_xr.ops.fill import check_fill, fill_block
+from spatial_xr.ops.resample import check_interpolation, margin
 
 __all__ = ["sample"]
 
@@ -42,10 +43,6 @@ def _sample_task(
             src = src[np.newaxis]
         out[idx] = sample_box(src, index_zyx, lo, hi, method, fill, dtype)
     return out
-
-
-def _fill(shape: tuple[int, ...], fill: float, dtype: np.dtype[Any]) -> NDArray[Any]:
-    return np.full(shape, fill, dtype=dtype)
 
 
 def sample(
@@ -129,12 +126,12 @@ def sample(
             sub = idx_xyz[offset: offset + size, ::-1]
             offset += size
             if size == 0:
-                layer[key] = (_fill, (*lead_shape, 0), fill, out_dtype)
+                layer[key] = (fill_block, (*lead_shape, 0), fill, out_dtype)
                 continue
             b0 = np.clip(np.floor(sub.min(axis=0)).astype(np.int64) - mar[0], 0, shape_zyx)
             b1 = np.clip(np.floor(sub.max(axis=0)).astype(np.int64) + mar[1] + 1, 0, shape_zyx)
             if np.any(b1 <= b0):
-                layer[key] = (_fill, (*lead_shape, size), fill, out_dtype)
+                layer[key] = (fill_block, (*lead_shape, size), fill, out_dtype)
                 continue
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)
             local = np.zeros((size, 3))

@@ -273,3 +273,13 @@ def test_from_zyx_and_repr() -> None:
     np.testing.assert_allclose(g.spacing_xyz, [1, 2, 3])
     assert g.orientation == "RAS"
     assert "orientation='RAS'" in repr(g)
+
+
+def test_rotation_matrix_is_right_handed() -> None:
+    from spatial_xr.geometry import rotation_matrix
+
+    r = rotation_matrix(2, 90.0)
+    np.testing.assert_allclose(r @ [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(rotation_matrix(0, 90.0) @ [0.0, 1.0, 0.0], [0.0, 0.0, 1.0],
+                               atol=1e-12)
+    assert Grid((2, 2, 2), direction_xyz=rotation_matrix(1, 33.0)).ndim == 3

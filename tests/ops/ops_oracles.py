@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import spatial_xr
-from spatial_xr.geometry import Grid
+from spatial_xr.geometry import Grid, rotation_matrix
 
 sitk = pytest.importorskip("SimpleITK")
 
@@ -19,15 +19,7 @@ SITK_INTERP = {
 }
 
 
-def rotation(axis: int, degrees: float) -> np.ndarray:
-    """3×3 rotation about world axis ``axis`` (0 = x, 1 = y, 2 = z)."""
-    t = np.deg2rad(degrees)
-    c, s = np.cos(t), np.sin(t)
-    i, j = [a for a in range(3) if a != axis]
-    r = np.eye(3)
-    r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
-    return r
-
+rotation = rotation_matrix
 
 DIRECTIONS = {
     "identity": np.eye(3),
