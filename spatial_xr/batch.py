@@ -327,6 +327,7 @@ def run_batch(
                 update(item)
             workers = len(client.scheduler_info().get("workers", {}))
             peaks = {str(k): int(v) for k, v in client.run(_peak_rss).items()}
+            _remove_stale_temporaries(out_dir, [output_name(p, fmt) for p in todo])
         finally:
             if owned:
                 cluster = client.cluster
@@ -335,6 +336,22 @@ def run_batch(
                     cluster.close()
     return BatchReport([results[p] for p in paths], time.perf_counter() - start, workers,
                        peaks)
+
+
+def _remove_stale_temporaries(out_dir: Path, names: list[str]) -> None:
+    """Remove the hidden temporaries of this run's outputs that a killed worker left behind.
+
+    Every task has finished when this runs, so a ``.NAME.partial-*`` or ``.NAME.old-*``
+    beside an output belongs to a write that died with its worker (the re-run task wrote
+    the output itself)."""
+    import shutil
+
+    for name in names:
+        for stale in [*out_dir.glob(f".{name}.partial-*"), *out_dir.glob(f".{name}.old-*")]:
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 def _client(distributed: Any, scheduler: Any, n_workers: int) -> tuple[Any, bool]:
