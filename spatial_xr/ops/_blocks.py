@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Piece", "assemble", "box_pieces"]
+__all__ = ["Piece", "assemble", "box_pieces", "direct_source", "read_box"]
 
 Piece = tuple[tuple[slice, ...], tuple[slice, ...]]
 """(slices inside an input chunk, slices inside the assembled box)."""
@@ -80,3 +80,51 @@ def assemble(
     for arr, (src, dst) in zip(arrays, pieces, strict=True):
         box[dst] = arr[src]
     return box
+
+
+def direct_source(data: Any) -> tuple[str, dict[str, Any]] | None:
+    """The array-like behind a ``dask.array.from_array``/``from_zarr`` array, if that is all
+    its graph holds.
+
+    Such an array's chunk tasks are ``getter(source, slices, **kwargs)``. A task that reads
+    ``getter(source, box, **kwargs)`` itself reads only its box (a Zarr or lazy NIfTI
+    source reads just the bytes of that region) and shares no input-chunk task with its
+    neighbours, so no whole input chunk stays in memory waiting for its other readers.
+
+    Parameters
+    ----------
+    data : dask.array.Array
+
+    Returns
+    -------
+    (key, kwargs) or None
+        The graph key of the source (a dependency for the tasks) and the keyword arguments
+        its chunk tasks pass to ``getter`` (e.g. its lock); ``None`` for any other graph
+        (other graphs are read chunk by chunk, :func:`box_pieces`).
+    """
+    try:
+        from dask.array.core import getter
+
+        graph = data.__dask_graph__()
+        key = "original-" + data.name
+        if set(graph.layers) != {key, data.name}:
+            return None
+        source = graph.layers[key][key]
+        if tuple(getattr(source, "shape", ())) != tuple(data.shape):
+            return None
+        task = graph.layers[data.name][(data.name,) + (0,) * data.ndim]
+        if getattr(task, "func", None) is not getter or not hasattr(task, "kwargs"):
+            return None
+        kwargs = dict(task.kwargs)
+        if set(kwargs) - {"asarray", "lock"}:
+            return None
+        return key, kwargs
+    except Exception:  # any other graph layout (or dask version): read by chunks
+        return None
+
+
+def read_box(source: Any, slices: tuple[slice, ...], kwargs: dict[str, Any]) -> NDArray[Any]:
+    """``source[slices]`` as a numpy array, read the way dask reads a chunk of it."""
+    from dask.array.core import getter
+
+    return np.asarray(getter(source, slices, **kwargs))

@@ -30,7 +30,7 @@ from spatial_xr.geometry.resampling import (
     index_mapping,
     source_box,
 )
-from spatial_xr.ops._blocks import assemble, box_pieces
+from spatial_xr.ops._blocks import assemble, box_pieces, direct_source, read_box
 from spatial_xr.ops._kernels import CUBIC_PREFILTER_MARGIN, METHODS, resample_box
 from spatial_xr.ops.fill import check_fill, fill_block
 
@@ -221,6 +221,28 @@ def _block_task(
     return out
 
 
+def _source_task(
+    sources: list[Any],
+    slices: tuple[slice, ...],
+    box_shape: tuple[int, ...],
+    a_zyx: NDArray[np.float64],
+    out_shape: tuple[int, ...],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    method: str,
+    fill: float,
+    dtype: np.dtype[Any],
+    getter_kwargs: dict[str, Any],
+) -> NDArray[Any]:
+    """Resample one output block, reading its input box straight from the source array."""
+    nsp = len(box_shape)
+    box = read_box(sources[0], slices, getter_kwargs)
+    lead = box.shape[: box.ndim - nsp]
+    out = np.empty((*lead, *out_shape), dtype=dtype)
+    _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
+    return out
+
+
 def _lift_zyx(mapping_xyz: NDArray[np.float64]) -> NDArray[np.float64]:
     """(n+1)² xyz index mapping → (3, 4) zyx mapping (2-D gets a trivial z row)."""
     n = mapping_xyz.shape[0] - 1
@@ -325,6 +347,11 @@ def resample_dask(
 ) -> dask.array.Array:
     """Build the output dask array: one task per output block.
 
+    Each task reads exactly its input box: straight from the source array when ``data``
+    is a plain ``from_array``/``from_zarr`` array (:func:`~spatial_xr.ops._blocks.direct_source`;
+    no input-chunk task is shared between output blocks, so memory is bounded by the
+    boxes being worked on), otherwise from the input chunks its box intersects.
+
     Parameters
     ----------
     data : dask.array.Array, shape (lead..., *in_shape_zyx)
@@ -343,9 +370,13 @@ def resample_dask(
     name = "resample-" + tokenize(data.name, mapping_xyz, out_chunks, method, fill, str(dtype))
     a_full = _lift_zyx(mapping_xyz)
     mar = margin(method)
+    direct = direct_source(data)
+    lead_bounds = [np.concatenate([[0], np.cumsum(c)]) for c in lead_chunks]
     layer: dict[tuple[Any, ...], Any] = {}
     for lead_block in np.ndindex(*[len(c) for c in lead_chunks]):
         lead_shape = tuple(lead_chunks[a][b] for a, b in enumerate(lead_block))
+        lead_slices = tuple(slice(int(lead_bounds[a][b]), int(lead_bounds[a][b + 1]))
+                            for a, b in enumerate(lead_block))
         for sp_block, start, stop in _blocks(out_chunks):
             out_shape = tuple(int(v) for v in stop - start)
             key = (name, *lead_block, *sp_block)
@@ -354,9 +385,16 @@ def resample_dask(
                 layer[key] = (fill_block, (*lead_shape, *out_shape), fill, dtype)
                 continue
             b0, b1, a, lo, hi = plan
+            box_shape = tuple(int(v) for v in b1 - b0)
+            if direct is not None:
+                slices = (*lead_slices, *(slice(int(b), int(e)) for b, e in zip(b0, b1,
+                                                                            strict=True)))
+                layer[key] = (_source_task, [direct[0]], slices, box_shape, a, out_shape, lo,
+                              hi, method, fill, dtype, direct[1])
+                continue
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)
-            layer[key] = (_block_task, list(keys), pieces, tuple(int(v) for v in b1 - b0),
-                          a, out_shape, lo, hi, method, fill, dtype)
+            layer[key] = (_block_task, list(keys), pieces, box_shape, a, out_shape, lo, hi,
+                          method, fill, dtype)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
     return dask.array.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype))
 

@@ -46,9 +46,10 @@ def test_graph_has_one_task_per_output_chunk():
 
 
 def test_resample_reads_only_needed_chunks():
+    """A derived dask array (more than a plain source) is read chunk by chunk."""
     values = np.random.default_rng(0).normal(size=(32, 32, 32)).astype(np.float32)
     src = CountingArray(values)
-    da = spatial_xr.from_array(dsa.from_array(src, chunks=8), spacing=1.0)
+    da = spatial_xr.from_array(dsa.from_array(src, chunks=8) * 1, spacing=1.0)
     src.reads.clear()
     out = resample(da, spacing=0.5, chunks=16, interpolation="linear")
     assert src.reads == []
@@ -59,6 +60,34 @@ def test_resample_reads_only_needed_chunks():
     assert touched == {(z, y, x) for z in (0, 1) for y in (0, 1) for x in (0, 1)}
     full = resample(spatial_xr.from_array(values, spacing=1.0), spacing=0.5).values
     np.testing.assert_array_equal(block, full[:16, :16, :16])
+
+
+def test_resample_reads_only_its_box_from_a_source_array():
+    """A plain ``from_array`` source is read once per output block, exactly its box."""
+    values = np.random.default_rng(0).normal(size=(32, 32, 32)).astype(np.float32)
+    src = CountingArray(values)
+    da = spatial_xr.from_array(dsa.from_array(src, chunks=8), spacing=1.0)
+    src.reads.clear()
+    out = resample(da, spacing=0.5, chunks=16, interpolation="linear")
+    assert src.reads == []
+    tasks = _tasks(out.data)
+    assert all(len(t[1]) == 1 for t in tasks.values())  # the source, no input chunk
+    with dask.config.set(scheduler="synchronous"):
+        block = out.data.blocks[0, 0, 0].compute()
+    # output voxels 0..15 sit at input indices −0.25 … 7.25: voxels 0..8 (one box read)
+    assert src.reads == [(slice(0, 9), slice(0, 9), slice(0, 9))]
+    full = resample(spatial_xr.from_array(values, spacing=1.0), spacing=0.5).values
+    np.testing.assert_array_equal(block, full[:16, :16, :16])
+    src.reads.clear()
+    with dask.config.set(scheduler="synchronous"):
+        whole = out.values
+    assert len(src.reads) == out.data.npartitions
+    np.testing.assert_array_equal(whole, full)
+    lock = __import__("threading").Lock()
+    locked = resample(spatial_xr.from_array(dsa.from_array(src, chunks=8, lock=lock),
+                                            spacing=1.0), spacing=0.5, chunks=16)
+    assert all(t[-1].get("lock") is lock for t in _tasks(locked.data).values())
+    np.testing.assert_array_equal(locked.values, full)
 
 
 @pytest.mark.parametrize("oblique", [False, True])
