@@ -9,6 +9,7 @@ input box its voxels read (with the interpolation margin) and on nothing else.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
@@ -214,7 +215,7 @@ def _block_task(
 ) -> NDArray[Any]:
     """Resample one output block from the input chunks it reads."""
     nsp = len(box_shape)
-    box = assemble(arrays, pieces, box_shape)
+    box = np.ascontiguousarray(assemble(arrays, pieces, box_shape))
     lead = box.shape[: box.ndim - nsp]
     out = np.empty((*lead, *out_shape), dtype=dtype)
     _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
@@ -293,6 +294,71 @@ def _blocks(out_chunks: tuple[tuple[int, ...], ...]) -> Any:
         yield sp_block, start, stop
 
 
+SLABS_PER_WORKER = 4
+"""Output slabs per worker thread in the in-memory path (balances uneven slabs)."""
+
+
+def _workers() -> int:
+    from dask.system import CPU_COUNT
+
+    return int(dask.config.get("num_workers", None) or CPU_COUNT)
+
+
+def _run_parallel(jobs: list[Any]) -> None:
+    """Run callables on a thread pool (the kernels release the GIL)."""
+    import concurrent.futures
+
+    if len(jobs) == 1:
+        jobs[0]()
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=_workers()) as pool:
+        for f in [pool.submit(job) for job in jobs]:
+            f.result()
+
+
+def _resample_slabs(
+    arr: NDArray[Any],
+    out: NDArray[Any],
+    nlead: int,
+    mapping_xyz: NDArray[np.float64],
+    method: str,
+    fill: float,
+) -> None:
+    """In-memory nearest/linear: slabs of the output read the whole (C-contiguous) input.
+
+    The output is cut along its first spatial axis with more than one voxel into
+    contiguous slabs, which threads fill in place: no input box is copied and no
+    per-block buffer is allocated, so memory is the input plus the output.
+    """
+    nsp = arr.ndim - nlead
+    a_full = _lift_zyx(mapping_xyz)
+    lo = np.full(3, -0.5)
+    hi = np.full(3, 0.5)
+    hi[3 - nsp:] = np.asarray(arr.shape[nlead:], np.float64) - 0.5
+    out_zyx = (1,) * (3 - nsp) + out.shape[nlead:]
+    axis = 0 if out_zyx[0] > 1 or out_zyx[1] == 1 else 1
+    n = out_zyx[axis]
+    pieces = min(n, _workers() * SLABS_PER_WORKER)
+    bounds = np.linspace(0, n, pieces + 1).round().astype(int)
+
+    def job(idx: tuple[int, ...], b: int, e: int) -> Any:
+        def run() -> None:
+            src = arr[idx]
+            dst = out[idx]
+            if nsp == 2:
+                src = src[np.newaxis]
+                dst = dst[np.newaxis]
+            dst = dst[b:e] if axis == 0 else dst[:, b:e]
+            a = a_full.copy()
+            a[:, 3] += a_full[:, axis] * b
+            resample_box(src, a, dst.shape, lo, hi, method, fill, out.dtype, out=dst)
+        return run
+
+    _run_parallel([job(idx, int(b), int(e))
+                   for idx in np.ndindex(*arr.shape[:nlead])
+                   for b, e in itertools.pairwise(bounds) if e > b])
+
+
 def resample_numpy(
     arr: NDArray[Any],
     nlead: int,
@@ -303,34 +369,38 @@ def resample_numpy(
     dtype: np.dtype[Any],
     out_chunks: tuple[tuple[int, ...], ...],
 ) -> NDArray[Any]:
-    """Eager version for in-memory inputs: blocks are written straight into the result by a
-    thread pool (as many threads as dask's threaded scheduler would use)."""
-    import concurrent.futures
+    """Eager version for in-memory inputs, written straight into one result array.
 
-    from dask.system import CPU_COUNT
-
+    Nearest and linear on a C-contiguous input: output slabs read the whole input
+    (:func:`_resample_slabs`). Otherwise blocks (``out_chunks``) each read their input box
+    (made contiguous), on a thread pool (as many threads as dask's threaded scheduler).
+    """
     nsp = len(out_shape_zyx)
     in_shape_zyx = arr.shape[nlead:]
     out = np.empty((*arr.shape[:nlead], *out_shape_zyx), dtype=dtype)
+    if method in ("nearest", "linear") and arr.flags.c_contiguous:
+        _resample_slabs(arr, out, nlead, mapping_xyz, method, fill)
+        return out
     a_full = _lift_zyx(mapping_xyz)
     mar = margin(method)
     lead = (slice(None),) * nlead
 
-    def run(start: NDArray[np.int64], stop: NDArray[np.int64]) -> None:
-        dst = out[(*lead, *(slice(int(b), int(e)) for b, e in zip(start, stop, strict=True)))]
-        plan = _block_plan(mapping_xyz, a_full, start, stop, in_shape_zyx, mar)
-        if plan is None:
-            dst[...] = fill
-            return
-        b0, b1, a, lo, hi = plan
-        box = arr[(*lead, *(slice(int(b), int(e)) for b, e in zip(b0, b1, strict=True)))]
-        _resample_into(box, dst, a, lo, hi, method, fill, nsp)
+    def job(start: NDArray[np.int64], stop: NDArray[np.int64]) -> Any:
+        def run() -> None:
+            dst = out[(*lead, *(slice(int(b), int(e))
+                                for b, e in zip(start, stop, strict=True)))]
+            plan = _block_plan(mapping_xyz, a_full, start, stop, in_shape_zyx, mar)
+            if plan is None:
+                dst[...] = fill
+                return
+            b0, b1, a, lo, hi = plan
+            box = arr[(*lead, *(slice(int(b), int(e)) for b, e in zip(b0, b1, strict=True)))]
+            tmp = np.empty(dst.shape, dtype=dtype)  # contiguous: one kernel specialisation
+            _resample_into(np.ascontiguousarray(box), tmp, a, lo, hi, method, fill, nsp)
+            dst[...] = tmp
+        return run
 
-    workers = dask.config.get("num_workers", None) or CPU_COUNT
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, start, stop) for _, start, stop in _blocks(out_chunks)]
-        for f in futures:
-            f.result()
+    _run_parallel([job(start, stop) for _, start, stop in _blocks(out_chunks)])
     return out
 
 
