@@ -80,6 +80,59 @@ def _row_interval(a: float, b: float, lo: float, hi: float, n: int) -> tuple[int
 
 
 @numba.njit(cache=True, nogil=True)
+def _linear_run(flat: Any, orow: Any, fs: int, fe: int, bz: float, by: float, bx: float,
+                dz: float, dy: float, dx: float, sz: int, nx: int, is_int: bool,
+                vmin: float, vmax: float) -> None:  # pragma: no cover - jit
+    """Trilinear values of output row voxels ``fs … fe − 1``, all of whose neighbours lie
+    inside the input (indices ≥ 0 there, so ``int`` is ``floor``): no clamping, no test,
+    one branch-free loop."""
+    for i in range(fs, fe):
+        z = bz + dz * i
+        y = by + dy * i
+        x = bx + dx * i
+        z0 = int(z)
+        y0 = int(y)
+        x0 = int(x)
+        wz = z - z0
+        wy = y - y0
+        wx = x - x0
+        o = z0 * sz + y0 * nx + x0
+        v0 = float(flat[o])
+        v1 = float(flat[o + nx])
+        v2 = float(flat[o + sz])
+        v3 = float(flat[o + sz + nx])
+        c00 = v0 + (flat[o + 1] - v0) * wx
+        c01 = v1 + (flat[o + nx + 1] - v1) * wx
+        c10 = v2 + (flat[o + sz + 1] - v2) * wx
+        c11 = v3 + (flat[o + sz + nx + 1] - v3) * wx
+        c0 = c00 + (c01 - c00) * wy
+        c1 = c10 + (c11 - c10) * wy
+        v = c0 + (c1 - c0) * wz
+        if is_int:
+            v = min(max(v, vmin), vmax)
+        orow[i] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest_run(flat: Any, orow: Any, fs: int, fe: int, bz: float, by: float, bx: float,
+                 dz: float, dy: float, dx: float, sz: int, nx: int, is_int: bool,
+                 vmin: float, vmax: float, direct: bool) -> None:  # pragma: no cover - jit
+    """Nearest values of output row voxels ``fs … fe − 1`` (all inside; ``x + ½ > 0``
+    there, so ``int`` is ``floor``)."""
+    if direct:
+        for i in range(fs, fe):
+            orow[i] = flat[int(bz + dz * i + 0.5) * sz + int(by + dy * i + 0.5) * nx
+                           + int(bx + dx * i + 0.5)]
+        return
+    for i in range(fs, fe):
+        v = float(flat[int(bz + dz * i + 0.5) * sz + int(by + dy * i + 0.5) * nx
+                       + int(bx + dx * i + 0.5)])
+        if is_int:
+            v = min(max(v, vmin), vmax)
+        orow[i] = v
+
+
+@numba.njit(cache=True, nogil=True)
 def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, order: int,
                    is_int: bool, vmin: float, vmax: float,
                    direct: bool) -> None:  # pragma: no cover - jit
@@ -109,37 +162,26 @@ def _affine_kernel(src: Any, out: Any, a: Any, lo: Any, hi: Any, fill: float, or
             fe = min(e1, min(e2, e3))
             if fe < fs:
                 fe = fs
-            for i in range(fs, fe):
-                z = bz + a[0, 2] * i
-                y = by + a[1, 2] * i
-                x = bx + a[2, 2] * i
-                if order == 0:
-                    o = (math.floor(z + 0.5) * sz + math.floor(y + 0.5) * nx
-                         + math.floor(x + 0.5))
-                    if direct:
-                        out[k, j, i] = flat[o]
-                    else:
-                        _store(out, k, j, i, float(flat[o]), is_int, vmin, vmax)
-                    continue
-                z0 = math.floor(z)
-                y0 = math.floor(y)
-                x0 = math.floor(x)
-                wz = z - z0
-                wy = y - y0
-                wx = x - x0
-                o = z0 * sz + y0 * nx + x0
-                v0 = float(flat[o])
-                v1 = float(flat[o + nx])
-                v2 = float(flat[o + sz])
-                v3 = float(flat[o + sz + nx])
-                c00 = v0 + (flat[o + 1] - v0) * wx
-                c01 = v1 + (flat[o + nx + 1] - v1) * wx
-                c10 = v2 + (flat[o + sz + 1] - v2) * wx
-                c11 = v3 + (flat[o + sz + nx + 1] - v3) * wx
-                c0 = c00 + (c01 - c00) * wy
-                c1 = c10 + (c11 - c10) * wy
-                _store(out, k, j, i, c0 + (c1 - c0) * wz, is_int, vmin, vmax)
-            for i in range(ox):
+            if order == 0:
+                _nearest_run(flat, out[k, j], fs, fe, bz, by, bx, a[0, 2], a[1, 2], a[2, 2],
+                             sz, nx, is_int, vmin, vmax, direct)
+            else:
+                _linear_run(flat, out[k, j], fs, fe, bz, by, bx, a[0, 2], a[1, 2], a[2, 2],
+                            sz, nx, is_int, vmin, vmax)
+            # inside interval of the row (widened by one voxel; the exact test below
+            # decides): fill beyond it, clamped reads between it and the fast region
+            t1, u1 = _row_interval(a[0, 2], bz, lo[0], hi[0], ox)
+            t2, u2 = _row_interval(a[1, 2], by, lo[1], hi[1], ox)
+            t3, u3 = _row_interval(a[2, 2], bx, lo[2], hi[2], ox)
+            s0 = max(0, max(t1, max(t2, t3)) - 1)
+            e0 = min(ox, min(u1, min(u2, u3)) + 1)
+            if e0 <= s0:
+                s0 = 0
+                e0 = 0
+            orow = out[k, j]
+            orow[:s0] = fill
+            orow[e0:] = fill
+            for i in range(s0, e0):
                 if fs <= i < fe:
                     continue
                 z = bz + a[0, 2] * i
