@@ -170,8 +170,30 @@ def _create(
     return root.create_array(**kwargs)
 
 
+class _Borrowed:
+    """A read-only stand-in for an in-memory array that dask slices without copying.
+
+    ``dask.array.from_array`` copies and hashes a NumPy array (a full pass over the
+    image each, about as long as compressing it); the writer computes right away and
+    never mutates its input, so it can read the caller's buffer in place.
+    """
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self.array[key]
+
+
 def _as_dask(da: xr.DataArray, block: tuple[int, ...]) -> dsa.Array:
-    return da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
+    if isinstance(da.data, dsa.Array):
+        return da.data
+    data = np.asarray(da.data)
+    return dsa.from_array(_Borrowed(data), chunks=block, name=False, asarray=False,
+                          meta=np.empty((0,) * data.ndim, data.dtype))
 
 
 def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> None:
@@ -200,15 +222,23 @@ def _write_group(
     if build is not None:
         factors, method, chunk_map = build
         todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+    # an image already in memory: every level is computed from the previous one in
+    # memory and all are written in one computation (the levels together hold a third of
+    # the image at most); a lazy image: level k is read back from the stored level k − 1,
+    # so memory stays bounded by a few chunks whatever the size
+    in_memory = build is not None and not isinstance(levels[0].data, dsa.Array)
     pending: list[tuple[xr.DataArray, zarr.Array, tuple[int, ...]]] = []
     for k, level in enumerate(todo):
-        if level is None:  # next pyramid level, from the stored previous one
-            level = downsample(written[-1], factors[k - 1], method, chunks=chunk_map)
+        if level is None:  # next pyramid level, from the previous one
+            previous = pending[-1][0] if in_memory else written[-1]
+            level = downsample(previous, factors[k - 1], method, chunks=chunk_map)
         wchunks = _write_chunks(level, chunks)
         wshards = _shards(level, shards, wchunks, version)
         arr = _create(root, k, level, wchunks, wshards, codec, version)
         block = wshards or wchunks
-        if build is not None:
+        if k == 0 and in_memory:
+            level = level.copy(data=_as_dask(level, block))
+        if build is not None and not in_memory:
             _store_level(level, arr, block)
             written.append(_from_stored(arr, level, block))
         else:

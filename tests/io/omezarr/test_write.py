@@ -235,3 +235,26 @@ def test_micrometer_units_are_kept(tmp_path):
     mm = sx.open_image(path, units="millimeter")
     assert mm["x"].attrs["units"] == "millimeter"
     assert mm.spatial.spacing["z"] == pytest.approx(0.0005, rel=1e-12)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("method", ["mean", "gaussian", "mode"])
+def test_in_memory_and_lazy_images_write_the_same_pyramid(tmp_path, version, method):
+    """A NumPy-backed image is pyramided in memory in one computation, a dask-backed one
+    level by level from the stored previous level: the stores must be identical, and
+    both equal the lazy pyramid of ``da.spatial.pyramid``; the input is left untouched."""
+    da = make_image((20, 36, 28), direction=DIRECTIONS["oblique"])
+    before = da.values.copy()
+    lazy = da.copy(data=dsa.from_array(da.values, chunks=(7, 9, 11)))
+    kw = dict(chunks=8, version=version, method=method, shards=None)
+    da.spatial.to_ome_zarr(tmp_path / "mem.ome.zarr", **kw)
+    lazy.spatial.to_ome_zarr(tmp_path / "lazy.ome.zarr", **kw)
+    np.testing.assert_array_equal(da.values, before)
+    mem = sx.open_multiscale(tmp_path / "mem.ome.zarr")
+    ref = sx.open_multiscale(tmp_path / "lazy.ome.zarr")
+    tree = da.spatial.pyramid(method=method, chunks=8)
+    assert len(mem.spatial) == len(ref.spatial) == len(tree.spatial) >= 3
+    for k in range(len(tree.spatial)):
+        _assert_same_image(mem.spatial.level(k), ref.spatial.level(k))
+        _assert_same_image(mem.spatial.level(k), tree.spatial.level(k))
+        assert mem.spatial.level(k).data.chunksize == ref.spatial.level(k).data.chunksize
