@@ -204,6 +204,14 @@ def _from_stored(arr: zarr.Array, like: xr.DataArray, block: tuple[int, ...]) ->
     return like.copy(data=dsa.from_zarr(arr, chunks=block))
 
 
+def _read_block(level: xr.DataArray, factors: Mapping[str, int], chunks: Any) -> tuple[int, ...]:
+    """The block of ``level`` that downsamples by ``factors`` into one write chunk."""
+    return tuple(
+        min(int(n), c * int(factors.get(str(d), 1)))
+        for d, c, n in zip(level.dims, _write_chunks(level, chunks), level.shape, strict=True)
+    )
+
+
 def _write_group(
     store: Any,
     levels: list[xr.DataArray],
@@ -217,7 +225,6 @@ def _write_group(
 ) -> None:
     root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
     meta_levels = []
-    written: list[xr.DataArray] = []
     todo = list(levels)
     if build is not None:
         factors, method, chunk_map = build
@@ -225,24 +232,31 @@ def _write_group(
     # an image already in memory: every level is computed from the previous one in
     # memory and all are written in one computation (the levels together hold a third of
     # the image at most); a lazy image: level k is read back from the stored level k − 1,
-    # so memory stays bounded by a few chunks whatever the size
+    # so memory stays bounded by a few chunks whatever the size. Either way a task of
+    # level k reads the f-fold block of level k − 1 that makes one whole output chunk
+    # (from the store or the caller's array), so no task waits for pieces computed by
+    # others: on a cluster, nothing but the output crosses between workers
     in_memory = build is not None and not isinstance(levels[0].data, dsa.Array)
     pending: list[tuple[xr.DataArray, zarr.Array, tuple[int, ...]]] = []
+    previous: tuple[xr.DataArray, zarr.Array] | None = None
     for k, level in enumerate(todo):
         if level is None:  # next pyramid level, from the previous one
-            previous = pending[-1][0] if in_memory else written[-1]
-            level = downsample(previous, factors[k - 1], method, chunks=chunk_map)
+            prev, prev_arr = previous  # type: ignore[misc]
+            read = _read_block(prev, factors[k - 1], chunks)
+            if not in_memory:
+                prev = _from_stored(prev_arr, prev, read)
+            elif k == 1:
+                prev = prev.copy(data=_as_dask(levels[0], read))
+            level = downsample(prev, factors[k - 1], method, chunks=chunk_map)
         wchunks = _write_chunks(level, chunks)
         wshards = _shards(level, shards, wchunks, version)
         arr = _create(root, k, level, wchunks, wshards, codec, version)
         block = wshards or wchunks
-        if k == 0 and in_memory:
-            level = level.copy(data=_as_dask(level, block))
         if build is not None and not in_memory:
             _store_level(level, arr, block)
-            written.append(_from_stored(arr, level, block))
         else:
             pending.append((level, arr, block))
+        previous = (level, arr)
         units, scale, trans = _axis_metadata(level)
         meta_levels.append((f"scale{k}/image", scale, trans, units))
     if pending:  # given levels: one computation, so shared upstream tasks run once
