@@ -2,8 +2,10 @@
 
 Every level is written chunk by chunk with :func:`dask.array.store`: each task computes
 and writes whole chunks (whole shards when sharding), so memory stays bounded by a few
-chunks per worker whatever the volume size. With ``pyramid=True`` level ``k`` is computed
-from level ``k − 1`` *as stored*, so each level costs one pass over the previous one.
+chunks per worker whatever the volume size. With ``pyramid=True`` level ``k`` of a lazy
+image is computed from level ``k − 1`` *as stored*, so each level costs one pass over the
+previous one; an image already in memory is pyramided in memory, in one computation. A
+task of level ``k`` reads the block of level ``k − 1`` that makes one whole output chunk.
 
 Local destinations are written beside the final path and renamed into place when complete
 (:func:`spatial_xr.io.atomic.atomic_output`); remote stores (which cannot rename) get the
@@ -230,8 +232,8 @@ def _write_group(
         factors, method, chunk_map = build
         todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
     # an image already in memory: every level is computed from the previous one in
-    # memory and all are written in one computation (the levels together hold a third of
-    # the image at most); a lazy image: level k is read back from the stored level k − 1,
+    # memory and all are written in one computation (the extra levels together are
+    # smaller than the image); a lazy image: level k is read back from the stored level k − 1,
     # so memory stays bounded by a few chunks whatever the size. Either way a task of
     # level k reads the f-fold block of level k − 1 that makes one whole output chunk
     # (from the store or the caller's array), so no task waits for pieces computed by
