@@ -173,6 +173,8 @@ def _block_sum(block: np.ndarray, factors: tuple[int, ...], acc: np.dtype[Any]) 
 
 def _block_mean(block: np.ndarray, factors: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     n = int(np.prod(factors))
+    if block.dtype.kind == "f" and dtype.kind in "iub":  # smoothed (gaussian) integers
+        return _cast(_block_sum(block, factors, np.dtype(np.float64)) / n, dtype)
     if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
         # exact integer arithmetic; rounds half up: floor(sum / n + 1/2)
         acc = np.dtype(np.int64) if dtype.itemsize >= 4 else np.dtype(np.int32)
@@ -301,6 +303,12 @@ def downsample(
         acc = _accumulator(out_dtype)
         sigmas = _gaussian_sigmas(ftuple)
         depth = {a: int(np.ceil(4 * s)) for a, s in enumerate(sigmas)}
+        # an axis shorter than the kernel is smoothed whole (one chunk, no overlap needed:
+        # the filter's own "nearest" boundary is the one map_overlap would add)
+        short = {a: -1 for a, n in enumerate(data.shape) if 0 < n <= depth[a]}
+        if short:
+            data = data.rechunk(short)
+            depth.update(dict.fromkeys(short, 0))
         data = data.map_overlap(_smooth, depth=depth, boundary="nearest", dtype=acc,
                                 sigmas=sigmas, acc=acc)
     data = data[tuple(slice(0, (da.sizes[d] // f[d]) * f[d]) for d in da.dims)]

@@ -75,6 +75,29 @@ def test_float_mean_and_gaussian_match_scipy():
     assert smooth.std() < out.std()
 
 
+def test_integer_gaussian_matches_scipy_and_small_levels_work():
+    """Integers are smoothed in float, block-averaged and rounded half up back to their
+    dtype; axes shorter than the kernel (the small top levels) are smoothed whole."""
+    da = _image(dtype="int16")
+    smooth = downsample(da.chunk({"z": 3, "y": 8, "x": 8}), {"z": 1, "y": 2, "x": 2},
+                        "gaussian", chunks=4)
+    assert smooth.dtype == np.int16
+    s = np.sqrt(9 / 12)
+    full = ndimage.gaussian_filter(da.values.astype("float64"), (0.0, s, s), mode="nearest")
+    ref = np.floor(full[:, :22, :24].reshape(9, 11, 2, 12, 2).mean(axis=(2, 4)) + 0.5)
+    diff = np.abs(smooth.values.astype(np.int64) - ref.astype(np.int64))
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.99  # float32 smoothing vs float64
+    # z (3 voxels) is shorter than the kernel's reach (4 voxels): smoothed whole
+    small = _image(shape=(3, 12, 10), dtype="uint8")
+    out = downsample(small.chunk({"z": 1, "y": 5, "x": 5}), {"z": 2, "y": 2, "x": 2},
+                     "gaussian").values
+    full = ndimage.gaussian_filter(small.values.astype("float64"), (s, s, s), mode="nearest")
+    ref = np.floor(full[:2].reshape(1, 2, 6, 2, 5, 2).mean(axis=(1, 3, 5)) + 0.5)
+    assert out.dtype == np.uint8
+    assert np.abs(out.astype(np.int64) - ref.astype(np.int64)).max() <= 1
+    assert (out == ref).mean() > 0.9
+
+
 def test_mode_is_the_most_frequent_label_smallest_on_ties():
     rng = np.random.default_rng(5)
     labels = rng.integers(0, 3, size=(6, 8, 10)).astype("uint16") * 7

@@ -2,8 +2,10 @@
 
 Every level is written chunk by chunk with :func:`dask.array.store`: each task computes
 and writes whole chunks (whole shards when sharding), so memory stays bounded by a few
-chunks per worker whatever the volume size. With ``pyramid=True`` level ``k`` is computed
-from level ``k − 1`` *as stored*, so each level costs one pass over the previous one.
+chunks per worker whatever the volume size. With ``pyramid=True`` level ``k`` of a lazy
+image is computed from level ``k − 1`` *as stored*, so each level costs one pass over the
+previous one; an image already in memory is pyramided in memory, in one computation. A
+task of level ``k`` reads the block of level ``k − 1`` that makes one whole output chunk.
 
 Local destinations are written beside the final path and renamed into place when complete
 (:func:`spatial_xr.io.atomic.atomic_output`); remote stores (which cannot rename) get the
@@ -170,8 +172,30 @@ def _create(
     return root.create_array(**kwargs)
 
 
+class _Borrowed:
+    """A read-only stand-in for an in-memory array that dask slices without copying.
+
+    ``dask.array.from_array`` copies and hashes a NumPy array (a full pass over the
+    image each, about as long as compressing it); the writer computes right away and
+    never mutates its input, so it can read the caller's buffer in place.
+    """
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self.array[key]
+
+
 def _as_dask(da: xr.DataArray, block: tuple[int, ...]) -> dsa.Array:
-    return da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks=block)
+    if isinstance(da.data, dsa.Array):
+        return da.data
+    data = np.asarray(da.data)
+    return dsa.from_array(_Borrowed(data), chunks=block, name=False, asarray=False,
+                          meta=np.empty((0,) * data.ndim, data.dtype))
 
 
 def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> None:
@@ -180,6 +204,14 @@ def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> N
 
 def _from_stored(arr: zarr.Array, like: xr.DataArray, block: tuple[int, ...]) -> xr.DataArray:
     return like.copy(data=dsa.from_zarr(arr, chunks=block))
+
+
+def _read_block(level: xr.DataArray, factors: Mapping[str, int], chunks: Any) -> tuple[int, ...]:
+    """The block of ``level`` that downsamples by ``factors`` into one write chunk."""
+    return tuple(
+        min(int(n), c * int(factors.get(str(d), 1)))
+        for d, c, n in zip(level.dims, _write_chunks(level, chunks), level.shape, strict=True)
+    )
 
 
 def _write_group(
@@ -195,24 +227,38 @@ def _write_group(
 ) -> None:
     root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
     meta_levels = []
-    written: list[xr.DataArray] = []
     todo = list(levels)
     if build is not None:
         factors, method, chunk_map = build
         todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+    # an image already in memory: every level is computed from the previous one in
+    # memory and all are written in one computation (the extra levels together are
+    # smaller than the image); a lazy image: level k is read back from the stored level k − 1,
+    # so memory stays bounded by a few chunks whatever the size. Either way a task of
+    # level k reads the f-fold block of level k − 1 that makes one whole output chunk
+    # (from the store or the caller's array), so no task waits for pieces computed by
+    # others: on a cluster, nothing but the output crosses between workers
+    in_memory = build is not None and not isinstance(levels[0].data, dsa.Array)
     pending: list[tuple[xr.DataArray, zarr.Array, tuple[int, ...]]] = []
+    previous: tuple[xr.DataArray, zarr.Array] | None = None
     for k, level in enumerate(todo):
-        if level is None:  # next pyramid level, from the stored previous one
-            level = downsample(written[-1], factors[k - 1], method, chunks=chunk_map)
+        if level is None:  # next pyramid level, from the previous one
+            prev, prev_arr = previous  # type: ignore[misc]
+            read = _read_block(prev, factors[k - 1], chunks)
+            if not in_memory:
+                prev = _from_stored(prev_arr, prev, read)
+            elif k == 1:
+                prev = prev.copy(data=_as_dask(levels[0], read))
+            level = downsample(prev, factors[k - 1], method, chunks=chunk_map)
         wchunks = _write_chunks(level, chunks)
         wshards = _shards(level, shards, wchunks, version)
         arr = _create(root, k, level, wchunks, wshards, codec, version)
         block = wshards or wchunks
-        if build is not None:
+        if build is not None and not in_memory:
             _store_level(level, arr, block)
-            written.append(_from_stored(arr, level, block))
         else:
             pending.append((level, arr, block))
+        previous = (level, arr)
         units, scale, trans = _axis_metadata(level)
         meta_levels.append((f"scale{k}/image", scale, trans, units))
     if pending:  # given levels: one computation, so shared upstream tasks run once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import ngff_zarr
 import numpy as np
@@ -257,3 +258,61 @@ def test_open_image_accepts_an_fsspec_mapper():
     back = sx.open_image(fsspec.get_mapper("memory://open-image-mapper/img.ome.zarr"))
     assert back.spatial.same_grid(da)
     np.testing.assert_array_equal(back.values, da.values)
+
+
+MSI_STORE = Path(__file__).parent / "data" / "msi.ome.zarr"
+
+
+def _check_msi_store(path, coords_of):
+    """Every level of a multiscale-spatial-image store: values as zarr reads them, and
+    image-frame coords (so spacing and origin) equal to the coords that
+    multiscale-spatial-image computed for the level (``coords_of(k, dim)``)."""
+    tree = sx.open_multiscale(path)
+    da0 = sx.open_image(path)
+    assert da0.dims == ("z", "y", "x")
+    raw = zarr.open_group(str(path), mode="r")
+    assert len(tree.spatial) == 3
+    for k in range(3):
+        da = tree.spatial.level(k)
+        np.testing.assert_array_equal(da.values, raw[f"scale{k}/image"][...])
+        for d in ("z", "y", "x"):
+            ref = np.asarray(coords_of(k, d), np.float64)
+            np.testing.assert_allclose(da[d].values, ref, rtol=0, atol=1e-9)
+            assert da[d].attrs["units"] == "millimeter"
+            assert da.spatial.spacing[d] == pytest.approx(ref[1] - ref[0], abs=1e-9)
+        np.testing.assert_array_equal(da.attrs["direction"], np.eye(3))
+    level = sx.open_image(path, spacing=3.0)  # the level closest to 3 mm
+    assert level.sizes == tree.spatial.level(2).sizes
+    return tree
+
+
+def test_multiscale_spatial_image_store_opens():
+    """A store multiscale-spatial-image 2.1.0 wrote (``data/make_msi_store.py``: NGFF 0.4,
+    Zarr v2, a coordinate array per dim next to each level's image)."""
+    raw = zarr.open_group(str(MSI_STORE), mode="r")
+    tree = _check_msi_store(MSI_STORE, lambda k, d: raw[f"scale{k}/{d}"][...])
+    level0 = (np.arange(8 * 16 * 12).reshape(8, 16, 12) * 7 % 1000).astype(np.int16)
+    np.testing.assert_array_equal(tree.spatial.level(0).values, level0)
+    # the geometry the generator asked for: spacing f·S, first voxel at O + (f − 1)·S/2
+    s0, o0 = np.array([2.5, 0.75, 0.5]), np.array([10.0, -5.0, 3.0])
+    for k, f in enumerate((1, 2, 4)):
+        g = tree.spatial.level(k).spatial.grid
+        np.testing.assert_allclose(g.spacing_zyx, f * s0, rtol=1e-12)
+        np.testing.assert_allclose(g.origin_xyz[::-1], o0 + (f - 1) * s0 / 2, rtol=1e-12)
+
+
+def test_multiscale_spatial_image_writes_open(tmp_path):
+    """The same, live, where multiscale-spatial-image is installed (it pins dask, xarray
+    and ngff-zarr below this project's versions, so the test extra cannot carry it)."""
+    msi = pytest.importorskip("multiscale_spatial_image")
+    si = pytest.importorskip("spatial_image")
+    rng = np.random.default_rng(3)
+    arr = rng.integers(0, 4000, size=(12, 20, 16)).astype(np.uint16)
+    img = si.to_spatial_image(arr, dims=("z", "y", "x"),
+                              scale={"z": 2.0, "y": 0.5, "x": 0.625},
+                              translation={"z": -3.0, "y": 12.5, "x": 4.25},
+                              axis_units=dict.fromkeys("zyx", "millimeter"), name="image")
+    ms = msi.to_multiscale(img, scale_factors=[2, 4])
+    path = tmp_path / "msi.ome.zarr"
+    ms.msi.to_zarr(str(path))
+    _check_msi_store(path, lambda k, d: ms[f"scale{k}"].ds[d].values)

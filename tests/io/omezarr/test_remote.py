@@ -15,7 +15,7 @@ import pytest
 import zarr
 
 import spatial_xr as sx
-from spatial_xr.errors import OverwriteError
+from spatial_xr.errors import FormatError, OverwriteError
 
 from .conftest import DIRECTIONS, make_image
 
@@ -91,6 +91,25 @@ def test_partial_remote_write_is_not_a_valid_image(s3_server):
     with pytest.raises(RuntimeError, match="network down"):
         bad.spatial.to_ome_zarr(url, storage_options=s3_server)
     with pytest.raises(sx.SpatialXRError):
+        sx.open_image(url, storage_options=s3_server)
+
+
+def test_interrupted_remote_overwrite_leaves_no_valid_image(s3_server):
+    """What docs/omezarr.md promises for object stores (no rename): an interrupted
+    overwrite=True loses the old image, but never leaves a store that claims to be one."""
+    import dask.array as dsa
+
+    url = "s3://test-bucket/replace.ome.zarr"
+    da = make_image()
+    da.spatial.to_ome_zarr(url, storage_options=s3_server)
+
+    def boom(block):
+        raise RuntimeError("network down")
+
+    bad = da.copy(data=dsa.from_array(da.values, chunks=6).map_blocks(boom, dtype=da.dtype))
+    with pytest.raises(RuntimeError, match="network down"):
+        bad.spatial.to_ome_zarr(url, storage_options=s3_server, overwrite=True)
+    with pytest.raises(FormatError, match="multiscales"):
         sx.open_image(url, storage_options=s3_server)
 
 

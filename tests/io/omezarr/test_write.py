@@ -235,3 +235,47 @@ def test_micrometer_units_are_kept(tmp_path):
     mm = sx.open_image(path, units="millimeter")
     assert mm["x"].attrs["units"] == "millimeter"
     assert mm.spatial.spacing["z"] == pytest.approx(0.0005, rel=1e-12)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("method", ["mean", "gaussian", "mode"])
+def test_in_memory_and_lazy_images_write_the_same_pyramid(tmp_path, version, method):
+    """A NumPy-backed image is pyramided in memory in one computation, a dask-backed one
+    level by level from the stored previous level: the stores must be identical, and
+    both equal the lazy pyramid of ``da.spatial.pyramid``; the input is left untouched."""
+    da = make_image((20, 36, 28), direction=DIRECTIONS["oblique"])
+    before = da.values.copy()
+    lazy = da.copy(data=dsa.from_array(da.values, chunks=(7, 9, 11)))
+    kw = dict(chunks=8, version=version, method=method, shards=None)
+    da.spatial.to_ome_zarr(tmp_path / "mem.ome.zarr", **kw)
+    lazy.spatial.to_ome_zarr(tmp_path / "lazy.ome.zarr", **kw)
+    np.testing.assert_array_equal(da.values, before)
+    mem = sx.open_multiscale(tmp_path / "mem.ome.zarr")
+    ref = sx.open_multiscale(tmp_path / "lazy.ome.zarr")
+    tree = da.spatial.pyramid(method=method, chunks=8)
+    assert len(mem.spatial) == len(ref.spatial) == len(tree.spatial) >= 3
+    for k in range(len(tree.spatial)):
+        _assert_same_image(mem.spatial.level(k), ref.spatial.level(k))
+        _assert_same_image(mem.spatial.level(k), tree.spatial.level(k))
+        assert mem.spatial.level(k).data.chunksize == ref.spatial.level(k).data.chunksize
+
+
+def test_lazy_pyramid_tasks_make_whole_chunks_without_merging_pieces(tmp_path):
+    """Each task of level k of a lazy image reads, from the store, the f-fold block of
+    level k − 1 that makes one output chunk, so no task gathers pieces computed by other
+    tasks (on a cluster: by other workers). Input chunks equal to the write chunks need
+    no rechunking at all."""
+    from dask.callbacks import Callback
+
+    da = make_image((32, 48, 40))
+    lazy = da.copy(data=dsa.from_array(da.values, chunks=8))
+    keys: list[str] = []
+    with Callback(pretask=lambda key, dsk, state: keys.append(str(key))):
+        lazy.spatial.to_ome_zarr(tmp_path / "p.ome.zarr", chunks=8)
+    assert any(k.startswith("('store-map") for k in keys)
+    assert not [k for k in keys if k.startswith("('rechunk")]
+    back = sx.open_multiscale(tmp_path / "p.ome.zarr")
+    tree = da.spatial.pyramid(chunks=8)
+    assert len(back.spatial) == len(tree.spatial) >= 3
+    for k in range(len(tree.spatial)):
+        _assert_same_image(back.spatial.level(k), tree.spatial.level(k))
