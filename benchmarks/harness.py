@@ -55,11 +55,15 @@ class Side:
         ``"module:function"`` of the factory ``function(params) -> run``.
     params : dict
         Extra JSON-safe parameters merged into the case's parameters.
+    slow : bool
+        A peer so slow that it would dominate the run (minutes per repetition): left out
+        unless the runner is asked for slow peers (``--slow-peers``).
     """
 
     label: str
     func: str
     params: dict[str, Any] = field(default_factory=dict)
+    slow: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, help="repetitions per case (default per profile)")
     p.add_argument("--cache", type=Path, default=ROOT / ".bench-cache",
                    help="scratch folder for inputs and outputs (default .bench-cache)")
+    p.add_argument("--slow-peers", action="store_true",
+                   help="also run peers marked slow (minutes per repetition)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("--write-readme", action="store_true",
                    help="replace the results section of benchmarks/README.md")
@@ -76,9 +78,12 @@ def prepare_children(cache: Path) -> None:
 def run(
     args: argparse.Namespace, progress: Any = None
 ) -> tuple[list[Row], list[Case], inputs.Profile]:
-    """Run the selected cases; ``progress(rows)`` is called after each case."""
+    """Run the selected cases; ``progress(rows, build_seconds=...)`` is called after each
+    case with the rows so far and the seconds spent building inputs."""
     prof = inputs.PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     cases = select(all_cases(), args.only)
+    if not args.slow_peers:
+        cases = [replace(c, peers=[p for p in c.peers if not p.slow]) for c in cases]
     if prof.name != "full":  # variants left out, and one peer per case
         cases = [replace(c, peers=list(c.peers)[:1]) for c in cases if c.quick]
     repeats = args.repeats or prof.repeats
@@ -87,6 +92,7 @@ def run(
     work.mkdir(parents=True, exist_ok=True)
     prepare_children(cache)
     rows: list[Row] = []
+    build_seconds = 0.0
     for case in cases:
         reason = unavailable(case)
         if reason:
@@ -99,7 +105,9 @@ def run(
                                   "memory_budget": prof.memory_budget}
         try:
             for name in case.inputs:
+                tb = time.perf_counter()
                 params[f"input_{name}"] = str(inputs.build(name, cache, prof, log=_log))
+                build_seconds += time.perf_counter() - tb
         except Exception as exc:
             _log(f"{case.name}: input build failed: {exc!r}")
             rows.append(Row(case.name, case.ours.label, None,
@@ -113,14 +121,14 @@ def run(
         _log(f"  ({time.perf_counter() - t0:.1f} s)")
         rows.extend(rows_for(case, outcomes))
         if progress is not None:
-            progress(rows)
+            progress(rows, build_seconds=build_seconds)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
     return rows, cases, prof
 
 
 def report(rows: list[Row], cases: list[Case], prof: inputs.Profile, machine: str,
-           seconds: float) -> str:
+           seconds: float, build_seconds: float = 0.0) -> str:
     """Markdown: machine, table, notes."""
     notes = [f"- {c.name}: {c.note}" for c in cases if c.note]
     extras = [f"- {r.case}: {r.extra[k]}" for r in rows for k in ("note", "peer_note")
@@ -130,7 +138,8 @@ def report(rows: list[Row], cases: list[Case], prof: inputs.Profile, machine: st
     parts = [
         f"Profile `{prof.name}` (CT volume {'×'.join(map(str, prof.ct_shape))} int16, "
         f"out-of-core volume {'×'.join(map(str, prof.big_shape))} int16), "
-        f"run took {seconds / 60:.1f} min.",
+        f"run took {seconds / 60:.1f} min end to end, of which {build_seconds / 60:.1f} min "
+        "building inputs not found in the cache.",
         "",
         machine,
         "",
@@ -155,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for c in select(all_cases(), args.only):
             reason = unavailable(c)
-            peers = ", ".join(p.label for p in c.peers) or "–"
+            peers = ", ".join(p.label + (" (slow: --slow-peers)" if p.slow else "")
+                              for p in c.peers) or "–"
             print(f"{c.name}  [vs {peers}]" + (f"  (not available: {reason})" if reason else ""))
         return 0
     machine = describe()
@@ -163,9 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache.resolve()
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
 
-    def save(rows: list[Row], cases: list[Case] | None = None, final: bool = False) -> str:
+    built = {"seconds": 0.0}
+
+    def save(rows: list[Row], cases: list[Case] | None = None, final: bool = False,
+             build_seconds: float | None = None) -> str:
+        if build_seconds is not None:
+            built["seconds"] = build_seconds
         text = report(rows, cases or [], inputs.PROFILES[name], machine,
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, built["seconds"])
         suffix = "" if final else ".partial"
         cache.mkdir(parents=True, exist_ok=True)
         (cache / f"results-{name}{suffix}.md").write_text(text + "\n")
