@@ -88,7 +88,7 @@ def run(
         cases = [replace(c, peers=list(c.peers)[:1]) for c in cases if c.quick]
     repeats = args.repeats or prof.repeats
     cache = args.cache.resolve()
-    work = cache / "work"
+    work = cache / f"work-{os.getpid()}"  # one per run: concurrent runs share inputs only
     work.mkdir(parents=True, exist_ok=True)
     prepare_children(cache)
     rows: list[Row] = []
@@ -124,6 +124,7 @@ def run(
             progress(rows, build_seconds=build_seconds)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
     return rows, cases, prof
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cases._common import accessor_has, warm_spatial_xr
-from benchmarks.cases._ngff import count_levels, ngff_image, ngff_pyramid_write
+from benchmarks.cases._ngff import count_levels, ngff_image, ngff_pyramid_write, same_pyramid
 from benchmarks.harness import Case, Side
 
 M = "benchmarks.cases.outofcore"
@@ -94,7 +94,7 @@ def ngff_pyramid(p: dict[str, Any]) -> Callable[[], Any]:
 
     def run() -> Any:
         n = ngff_pyramid_write(ngff_image(arr, spacing, (0.0, 0.0, 0.0)), out,
-                               "dask_bin_shrink")
+                               "dask_bin_shrink", same=same_pyramid(arr.shape, spacing))
         note = _budget_note(p["memory_budget"])
         return {"summary": None, "extra": lambda: {"note": f"{note()['note']}; {n} levels"}}
 
