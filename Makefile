@@ -15,8 +15,14 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[all]"
 
+# multiscale-spatial-image 2.1.0 pins dask, xarray and ngff-zarr below this project's
+# versions but runs with them; installed without its pins so that the test of stores it
+# writes runs live (tests/io/omezarr/test_read.py).
+MSI := multiscale-spatial-image==2.1.0 spatial-image==1.2.3 xarray-dataclass==3.0.0
+
 install-test: $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[all,test,docs]"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps $(MSI)
 
 demo: install
 	$(BIN)/spatial-xr demo $(OUT)
