@@ -18,7 +18,7 @@ import dask
 
 __all__ = ["WHOLE_VOLUME_BYTES", "default_z_chunk"]
 
-WHOLE_VOLUME_BYTES = 256 << 20
+WHOLE_VOLUME_BYTES = 512 << 20
 """Largest frame (bytes, in the output dtype) read as a single chunk by default."""
 
 

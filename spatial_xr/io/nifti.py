@@ -386,7 +386,7 @@ def open_nifti(
         ``.nii`` or ``.nii.gz`` file.
     chunks : dict, tuple, int or "auto", optional
         dask chunks, a dict keyed by dim name or a value per dim in DataArray order.
-        Default: one chunk per ``t``/``c`` frame when it holds at most 256 MiB (always for
+        Default: one chunk per ``t``/``c`` frame when it holds at most 512 MiB (always for
         ``.nii.gz``), else z slabs of whole x-y planes of about dask's ``array.chunk-size``
         (see :mod:`spatial_xr.io.chunking`).
     apply_scaling : bool

@@ -285,23 +285,33 @@ class DicomSliceArray:
             return False
         slope, inter = (1.0, 0.0) if self.slopes is None else (
             float(self.slopes[t, z]), float(self.intercepts[t, z]))  # type: ignore[index]
-        if sd == self.dtype and slope == 1.0 and inter == 0.0:
+        out = self.dtype
+        if sd == out and slope == 1.0 and inter == 0.0:
             read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
                        out=dest)
             return True
-        tmp = cache.get(("tmp", sd.str))
-        if tmp is None:
-            tmp = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
-        raw = read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored,
-                         1, out=tmp)
-        if self.dtype.kind == "f":
+        if out.kind in "iu" and sd.itemsize == out.itemsize:
+            raw = dest.view(sd)  # read in place, rescale in place
+        else:
+            raw = cache.get(("tmp", sd.str))
+            if raw is None:
+                raw = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
+        read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
+                   out=raw)
+        if out.kind == "f":
             np.add(np.multiply(raw, slope, dtype=np.float64), inter, out=dest,
                    casting="unsafe")
-        elif slope == 1.0:
-            np.add(raw, np.int64(inter), out=dest, dtype=np.int64, casting="unsafe")
-        else:
-            np.add(np.multiply(raw, np.int64(slope), dtype=np.int64), np.int64(inter),
-                   out=dest, casting="unsafe")
+            return True
+        # Integer rescale in the output dtype: integer arithmetic wraps modulo 2**bits, so
+        # it is exact whenever the final value fits, which the output dtype guarantees
+        # (``output_dtype``) — even when raw * slope alone would not fit.
+        s, i = (np.array(int(v), np.int64).astype(out) for v in (slope, inter))
+        with np.errstate(over="ignore"):
+            if slope == 1.0:
+                np.add(raw, i, out=dest, dtype=out, casting="unsafe")
+            else:
+                np.multiply(raw, s, out=dest, dtype=out, casting="unsafe")
+                np.add(dest, i, out=dest)
         return True
 
     def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray] | None = None
