@@ -16,6 +16,7 @@ or ``affine="sform"`` choose explicitly. NIfTI's RAS world is converted to LPS.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import os
@@ -79,7 +80,10 @@ def open_file(path: str) -> IO[bytes]:
     return open(path, "rb")
 
 
-def _read_error_types() -> tuple[type[BaseException], ...]:
+@functools.cache
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean unreadable voxel data (evaluated on the first error, so that
+    ISA-L is imported only by gzip reads)."""
     errors: list[type[BaseException]] = [OSError, EOFError, ValueError, TypeError, zlib.error]
     try:
         from isal import isal_zlib
@@ -88,9 +92,6 @@ def _read_error_types() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     return tuple(errors)
-
-
-_READ_ERRORS = _read_error_types()
 
 
 def _open_via_module(path: str) -> IO[bytes]:
@@ -187,7 +188,7 @@ class NiftiArray:
                     f"{self.path!r} no longer exists (it was opened lazily and removed or "
                     "renamed before its voxels were read); open it again"
                 ) from exc
-            except _READ_ERRORS as exc:
+            except _read_errors() as exc:
                 self._manager.close()
                 raise FormatError(
                     f"could not read voxel data of {self.path!r} ({type(exc).__name__}: "
