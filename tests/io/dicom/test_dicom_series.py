@@ -341,3 +341,24 @@ def test_default_single_chunk_crop_decodes_only_its_files(
     np.testing.assert_array_equal(part, data[100:110])
     whole = da.values
     assert whole.flags.writeable and not np.shares_memory(whole, da.values)
+
+
+def test_many_slices_read_on_threads_equal_serial_read(
+    long_series: tuple, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from spatial_xr.errors import FormatError
+    from spatial_xr.io.dicom import lazy
+
+    folder, data = long_series
+    threaded = spatial_xr.open_image(folder).values  # 300 slices ≥ PARALLEL_MIN_SLICES
+    monkeypatch.setattr(lazy, "PARALLEL_MIN_SLICES", 10**9)
+    np.testing.assert_array_equal(spatial_xr.open_image(folder).values, threaded)
+    np.testing.assert_array_equal(threaded, data)
+    monkeypatch.undo()
+    # an error in a worker thread reaches the caller
+    make_series(tmp_path / "s", np.ones((40, 4, 5), np.int16))
+    da = open_dicom(tmp_path / "s")
+    victim = sorted((tmp_path / "s").iterdir())[17]
+    victim.write_bytes(victim.read_bytes()[:-10])
+    with pytest.raises(FormatError, match="truncated"):
+        da.values  # noqa: B018
