@@ -65,3 +65,17 @@ def test_lazy_names_resolve() -> None:
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("unknown attribute did not raise")
+
+
+def test_opening_a_dicom_folder_does_not_load_zarr(tmp_path: Path) -> None:
+    from spatial_xr.io.dicom import write_dicom_series
+
+    folder = tmp_path / "series"
+    write_dicom_series(spatial_xr.from_array(np.zeros((3, 4, 5), np.int16)), folder)
+    loaded = _loaded_after(
+        f"import spatial_xr\nda = spatial_xr.open_image({str(folder)!r})\n"
+        "assert da.shape == (3, 4, 5)"
+    )
+    assert "pydicom" in loaded
+    assert sorted(loaded & {"zarr", "fsspec", "numcodecs", "ngff_zarr", "SimpleITK",
+                            "matplotlib", "numba"}) == []
