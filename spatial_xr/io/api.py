@@ -46,9 +46,16 @@ def _omezarr() -> Reader:
 
 
 def _is_omezarr(path: str) -> bool:
-    from spatial_xr.io.omezarr.read import is_omezarr_path
-
-    return is_omezarr_path(path)
+    # The rule of ``spatial_xr.io.omezarr.read.is_omezarr_path``, checked here without
+    # importing the reader (and zarr) for paths that are not Zarr stores.
+    p = path.rstrip("/")
+    if p.lower().endswith(".zarr"):
+        return True
+    if "://" in p:
+        return False
+    return os.path.isdir(p) and any(
+        os.path.exists(os.path.join(p, f)) for f in ("zarr.json", ".zattrs", ".zgroup")
+    )
 
 
 # Before any directory-based reader: an OME-Zarr store is a folder too.

@@ -16,6 +16,7 @@ or ``affine="sform"`` choose explicitly. NIfTI's RAS world is converted to LPS.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import os
@@ -42,7 +43,9 @@ from spatial_xr.errors import (
     SpatialXRWarning,
 )
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
+from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.atomic import atomic_output
+from spatial_xr.io.chunking import default_z_chunk
 from spatial_xr.io.validate import (
     check_nifti_file,
     declared_nbytes,
@@ -77,7 +80,10 @@ def open_file(path: str) -> IO[bytes]:
     return open(path, "rb")
 
 
-def _read_error_types() -> tuple[type[BaseException], ...]:
+@functools.cache
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean unreadable voxel data (evaluated on the first error, so that
+    ISA-L is imported only by gzip reads)."""
     errors: list[type[BaseException]] = [OSError, EOFError, ValueError, TypeError, zlib.error]
     try:
         from isal import isal_zlib
@@ -86,9 +92,6 @@ def _read_error_types() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     return tuple(errors)
-
-
-_READ_ERRORS = _read_error_types()
 
 
 def _open_via_module(path: str) -> IO[bytes]:
@@ -138,6 +141,7 @@ class NiftiArray:
         self.dtype = dtype
         self.shape = tuple(shape_f[::-1])
         self.ndim = len(self.shape)
+        self._gz = path.lower().endswith(".gz")
         self._manager = CachingFileManager(_open_via_module, path)
         self._lock = SerializableLock()
 
@@ -164,13 +168,17 @@ class NiftiArray:
             shape = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
                      if isinstance(k, slice)]
             return np.empty(shape, dtype=self.dtype)
+        run = _contiguous_run(basic, self.shape)
         with self._lock:
             try:
                 fobj = self._manager.acquire()
-                raw = fileslice(
-                    fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
-                    order="F",
-                )
+                if run is not None:  # one byte range: read it straight into the result
+                    raw = self._read_run(fobj, *run)
+                else:
+                    raw = fileslice(
+                        fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
+                        order="F",
+                    )
                 if self.path.lower().endswith(".gz") and self._reaches_end(basic):
                     while fobj.read(1 << 20):  # to the end: gzip checks its CRC-32 there
                         pass
@@ -180,7 +188,7 @@ class NiftiArray:
                     f"{self.path!r} no longer exists (it was opened lazily and removed or "
                     "renamed before its voxels were read); open it again"
                 ) from exc
-            except _READ_ERRORS as exc:
+            except _read_errors() as exc:
                 self._manager.close()
                 raise FormatError(
                     f"could not read voxel data of {self.path!r} ({type(exc).__name__}: "
@@ -189,16 +197,67 @@ class NiftiArray:
                 ) from exc
         kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
                 if isinstance(k, slice)]
-        arr = np.asarray(raw).T.reshape(kept)  # fileslice gives (1,) for all-integer keys
+        # fileslice gives F order, and (1,) for all-integer keys
+        arr = raw.reshape(kept) if run is not None else np.asarray(raw).T.reshape(kept)
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
         if not arr.dtype.isnative:  # "<" on little-endian hosts is native: no copy
-            arr = arr.astype(arr.dtype.newbyteorder("="))
+            if run is not None and not post:  # our own buffer: swap in place
+                arr = arr.byteswap(inplace=True).view(arr.dtype.newbyteorder("="))
+            else:
+                arr = arr.astype(arr.dtype.newbyteorder("="))
         if self.slope != 1.0 or self.inter != 0.0:
-            arr = arr.astype(self.dtype) * self.dtype.type(self.slope) + self.dtype.type(
-                self.inter
-            )
+            scaled = arr.astype(self.dtype)
+            scaled *= self.dtype.type(self.slope)
+            scaled += self.dtype.type(self.inter)
+            arr = scaled
         return np.asarray(arr, dtype=self.dtype, order="C")  # keeps 0-d results 0-d
+
+    def _read_run(self, fobj: IO[bytes], start: int, count: int) -> np.ndarray:
+        """``count`` voxels from voxel ``start`` (in file order), read with ``readinto``
+        into a new array: no intermediate bytes object."""
+        out = np.empty(count, dtype=self.raw_dtype)
+        fobj.seek(self.offset + start * self.raw_dtype.itemsize)
+        # gzip streams: read through their buffered reader, whose ``readinto`` fills the
+        # destination directly (GzipFile.readinto reads into a temporary bytes object)
+        reader = getattr(fobj, "_buffer", fobj) if self._gz else fobj
+        view = memoryview(out).cast("B")
+        got = 0
+        while got < view.nbytes:
+            n = reader.readinto(view[got:])
+            if not n:
+                raise FormatError(
+                    f"{self.path!r} is truncated: its header declares "
+                    f"{math.prod(self.shape)} voxels but the voxel data end after "
+                    f"{start * self.raw_dtype.itemsize + got} of their bytes; re-export or "
+                    "re-download the file"
+                )
+            got += n
+        return out
+
+
+def _contiguous_run(basic: list[Any], shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """``(first voxel, voxel count)`` when a basic selection (in C order, i.e. reversed
+    file order) is one contiguous range of the file, else None.
+
+    That is the case when every axis after some axis ``a`` is whole, axis ``a`` is a
+    step-1 range and every axis before ``a`` selects one index — e.g. a z slab of whole
+    x-y planes of one frame, or the whole file.
+    """
+    ranges = [range(k, k + 1) if not isinstance(k, slice) else range(*k.indices(n))
+              for k, n in zip(basic, shape, strict=True)]
+    if any(len(r) > 1 and r.step != 1 for r in ranges):
+        return None
+    a = len(shape) - 1
+    while a > 0 and len(ranges[a]) == shape[a]:
+        a -= 1
+    if any(len(r) != 1 for r in ranges[:a]):
+        return None
+    start, stride = 0, 1
+    for r, n in zip(ranges[::-1], shape[::-1], strict=True):
+        start += r[0] * stride
+        stride *= n
+    return start, math.prod(len(r) for r in ranges)
 
 
 def _split_fancy(
@@ -299,14 +358,11 @@ def _affine_source(hdr: Any, affine: AffineChoice) -> str:
 
 
 def _default_chunks(shape_f: tuple[int, ...], itemsize: int, gz: bool) -> tuple[int, ...]:
-    """Chunks in reversed (C) order: whole x-y planes, z slabs ≤ dask's chunk size, one
-    t/c frame per chunk; one whole volume per chunk for gzip (which cannot seek cheaply)."""
+    """Chunks in reversed (C) order: one t/c frame per chunk, whole (a volume up to
+    :data:`~spatial_xr.io.chunking.WHOLE_VOLUME_BYTES`) or in z slabs of whole x-y planes of
+    about dask's chunk size; always whole for gzip (which cannot seek cheaply)."""
     nx, ny, nz = shape_f[:3]
-    if gz:
-        nzc = nz
-    else:
-        limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
-        nzc = int(max(1, min(nz, limit // max(1, nx * ny * itemsize))))
+    nzc = nz if gz else default_z_chunk(nz, nx * ny * itemsize)
     # a header may declare millions of tiny frames: group them so the graph stays bounded
     group = frames_per_chunk(math.prod(shape_f[3:]), -(-nz // nzc))
     lead = []
@@ -331,8 +387,9 @@ def open_nifti(
         ``.nii`` or ``.nii.gz`` file.
     chunks : dict, tuple, int or "auto", optional
         dask chunks, a dict keyed by dim name or a value per dim in DataArray order.
-        Default: whole x-y planes in z slabs up to dask's ``array.chunk-size`` (one whole
-        volume per chunk for ``.nii.gz``), one ``t``/``c`` frame per chunk.
+        Default: one chunk per ``t``/``c`` frame when it holds at most 512 MiB (always for
+        ``.nii.gz``), else z slabs of whole x-y planes of about dask's ``array.chunk-size``
+        (see :mod:`spatial_xr.io.chunking`).
     apply_scaling : bool
         Apply ``scl_slope``/``scl_inter`` (lazily). The dtype is kept when the scaling is the
         identity, else float32 (float64 for float64 data). ``False`` keeps raw stored values
@@ -406,8 +463,9 @@ def open_nifti(
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, use_slope, use_inter,
                                str(out_dtype))
     # fancy=True lets dask fuse later slices into the read (only touched bytes are read)
-    data = dsa.from_array(lazy, chunks=c_chunks, asarray=False, fancy=True,
-                          name=f"nifti-{token}", meta=np.empty((0,) * lazy.ndim, out_dtype))
+    data = fresh_read_array(dsa.from_array(
+        lazy, chunks=c_chunks, asarray=False, fancy=True, name=f"nifti-{token}",
+        meta=np.empty((0,) * lazy.ndim, out_dtype)))
     units_x, units_t = hdr.get_xyzt_units()
     da = xr.DataArray(data, dims=names, name="image", attrs=attrs)
     if "t" in names and "c" in names:

@@ -421,3 +421,158 @@ def test_integer_and_fancy_indexing(nibabel_data: Path) -> None:
     np.testing.assert_array_equal(da.isel(z=[1, 5, 3], y=[0, 7], x=slice(2, 30, 3)).values,
                                   ref[[1, 5, 3]][:, [0, 7]][:, :, 2:30:3])
     np.testing.assert_array_equal(da.isel(z=slice(None, None, -2)).values, ref[::-2])
+
+
+# ---------------------------------------------------------------------- fast whole reads
+@pytest.fixture(scope="module")
+def fast_read_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """int16, big-endian float32 and scaled volumes, as .nii and .nii.gz (nibabel writes)."""
+    out = tmp_path_factory.mktemp("fast")
+    rng = np.random.default_rng(8)
+    vol = rng.integers(-1024, 3000, size=(37, 29, 23), dtype=np.int16)
+    affine = np.diag([0.7, 0.8, 2.5, 1.0])
+    files = {}
+    for ext in (".nii", ".nii.gz"):
+        files["int16" + ext] = out / f"int16{ext}"
+        nib.save(nib.Nifti1Image(vol, affine), files["int16" + ext])
+        big = nib.Nifti1Image(vol.astype(">f4") / 7, affine)
+        big.header.set_data_dtype(">f4")
+        files["big" + ext] = out / f"big{ext}"
+        nib.save(big, files["big" + ext])
+        scaled = nib.Nifti1Image(vol, affine)
+        scaled.header.set_slope_inter(0.25, -3.0)
+        files["scaled" + ext] = out / f"scaled{ext}"
+        nib.save(scaled, files["scaled" + ext])
+        four = nib.Nifti1Image(rng.integers(0, 99, size=(9, 8, 7, 3), dtype=np.uint8), affine)
+        files["4d" + ext] = out / f"4d{ext}"
+        nib.save(four, files["4d" + ext])
+    return files
+
+
+@pytest.mark.parametrize("kind", ["int16", "big", "scaled", "4d"])
+@pytest.mark.parametrize("ext", [".nii", ".nii.gz"])
+def test_single_chunk_read_equals_nibabel_and_simpleitk(
+    fast_read_files: dict[str, Path], kind: str, ext: str
+) -> None:
+    path = fast_read_files[kind + ext]
+    da = spatial_xr.open_image(path)
+    spatial = da.data.chunks[-3:]
+    assert all(len(c) == 1 for c in spatial)  # a small volume is one chunk per frame
+    ref = np.asanyarray(nib.load(path).dataobj)  # nibabel applies the scaling
+    values = da.values
+    assert values.flags.writeable and values.flags.c_contiguous
+    assert values.dtype.isnative
+    np.testing.assert_allclose(values, ref.T, rtol=1e-6)
+    if kind != "4d":
+        np.testing.assert_allclose(values, sitk.GetArrayFromImage(sitk.ReadImage(str(path))),
+                                   rtol=1e-6)
+    slab = da.isel(z=slice(3, 9)).values  # slices of the single chunk
+    np.testing.assert_allclose(slab, ref.T[..., 3:9, :, :], rtol=1e-6)
+
+
+def test_each_compute_returns_a_new_array(fast_read_files: dict[str, Path]) -> None:
+    da = spatial_xr.open_image(fast_read_files["int16.nii"])
+    first = da.values
+    first[...] = 0  # the caller owns the result: a second read is unaffected
+    second = da.values
+    assert not np.shares_memory(first, second)
+    assert int(np.abs(second).sum()) > 0
+    kept = da.data.persist()  # a chunk held in the graph is copied on compute, as dask does
+    a, b = kept.compute(), kept.compute()
+    a[...] = 0
+    np.testing.assert_array_equal(b, second)
+
+
+def test_slab_of_a_single_chunk_volume_reads_only_its_bytes(
+    fast_read_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def counting_open(path: str) -> CountingFile:
+        return CountingFile(open(path, "rb"))
+
+    monkeypatch.setattr(nifti_mod, "open_file", counting_open)
+    CountingFile.total = 0
+    da = spatial_xr.open_image(fast_read_files["int16.nii"])
+    assert da.data.npartitions == 1
+    slab = da.isel(z=slice(10, 14)).values
+    assert slab.shape == (4, 29, 37)
+    assert CountingFile.total == 4 * 29 * 37 * 2
+
+
+def test_gzip_without_isal_falls_back_to_zlib(
+    fast_read_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+    import sys
+
+    monkeypatch.setitem(sys.modules, "isal", None)  # "import isal" raises ImportError
+    path = str(fast_read_files["int16.nii.gz"])
+    with nifti_mod.open_file(path) as f:
+        assert type(f) is gzip.GzipFile
+    values = spatial_xr.open_image(path).values
+    np.testing.assert_array_equal(values, np.asanyarray(nib.load(path).dataobj).T)
+
+
+def test_reader_without_buffered_internals(
+    fast_read_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gzip file object without a ``_buffer`` is read through its public ``readinto``."""
+    import gzip
+
+    class Plain(io.RawIOBase):
+        def __init__(self, path: str) -> None:
+            self._f = gzip.open(path, "rb")  # noqa: SIM115  (closed with the test)
+
+        def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+            data = self._f.read(min(len(buf), 1000))  # short reads on purpose
+            buf[: len(data)] = data
+            return len(data)
+
+        def seek(self, *args: int) -> int:
+            return self._f.seek(*args)
+
+        def readable(self) -> bool:
+            return True
+
+    monkeypatch.setattr(nifti_mod, "open_file", Plain)
+    path = fast_read_files["int16.nii.gz"]
+    np.testing.assert_array_equal(spatial_xr.open_image(path).values,
+                                  np.asanyarray(nib.load(path).dataobj).T)
+
+
+def test_truncated_gzip_is_a_format_error(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "short.nii.gz"
+    raw = tmp_path / "full.nii"
+    nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.int16), np.eye(4)), raw)
+    path.write_bytes(gzip.compress(raw.read_bytes()[:-100]))
+    with pytest.raises(FormatError, match="truncated"):
+        spatial_xr.open_image(path).values  # noqa: B018
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_contiguous_run_matches_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (3, 4, 5, 6)
+    ref = np.arange(np.prod(shape)).reshape(shape)
+    for _ in range(200):
+        key = []
+        for n in shape:
+            pick = rng.integers(3)
+            if pick == 0:
+                key.append(int(rng.integers(n)))
+            elif pick == 1:
+                key.append(slice(None))
+            else:
+                a, b = sorted(rng.integers(0, n + 1, 2))
+                key.append(slice(int(a), int(b), int(rng.choice([1, 1, 2, -1]))))
+        if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
+               for k, n in zip(key, shape, strict=True)):
+            continue
+        run = nifti_mod._contiguous_run(key, shape)
+        want = ref[tuple(key)].ravel()
+        if run is None:
+            assert not (np.diff(want) == 1).all() or any(
+                isinstance(k, slice) and k.step == -1 for k in key), key
+        else:
+            np.testing.assert_array_equal(ref.ravel()[run[0]:run[0] + run[1]], want)

@@ -10,7 +10,9 @@ because every read opens its own file.
 
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -59,12 +61,51 @@ def _assemble(obj: Any, key: Any) -> np.ndarray:
     full = all(len(i) == n and (n == 0 or (i[0] == 0 and np.all(np.diff(i) == 1)))
                for i, n in zip(rest, obj.full_shape[2:], strict=True))
     grid = np.ix_(*rest)
-    for a, t in enumerate(ts):
-        for b, z in enumerate(zs):
-            if full and obj.read_into(int(t), int(z), out[a, b], cache):
-                continue
-            out[a, b] = obj.slice_values(int(t), int(z), cache)[grid]
+    todo = [(a, b, int(t), int(z)) for a, t in enumerate(ts) for b, z in enumerate(zs)]
+    if full:
+        todo = _read_direct(obj, out, todo, cache)
+    for a, b, t, z in todo:
+        out[a, b] = obj.slice_values(t, z, cache)[grid]
     return out.squeeze(axis=drop) if drop else out
+
+
+PARALLEL_MIN_SLICES = 32
+"""Requests of at least this many whole slices read their files on a few threads."""
+
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _read_pool() -> tuple[int, ThreadPoolExecutor] | None:
+    """A small thread pool for slice reads and its size (None on one core); a new one
+    after a fork (threads do not survive it)."""
+    global _pool
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2:
+        return None
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), workers,
+                 ThreadPoolExecutor(workers, thread_name_prefix="spatial_xr-read"))
+    return _pool[1], _pool[2]
+
+
+def _read_direct(obj: Any, out: np.ndarray, todo: list[tuple[int, int, int, int]],
+                 cache: dict[Any, Any]) -> list[tuple[int, int, int, int]]:
+    """Read the slices that ``obj.read_into`` can read straight into ``out`` — on a few
+    threads when there are many (file reads and rescaling release the GIL) — and return
+    the others, for the general path."""
+
+    def run(part: list[tuple[int, int, int, int]], local: dict[Any, Any]
+            ) -> list[tuple[int, int, int, int]]:
+        return [(a, b, t, z) for a, b, t, z in part
+                if not obj.read_into(t, z, out[a, b], local)]
+
+    pool = _read_pool() if len(todo) >= PARALLEL_MIN_SLICES else None
+    if pool is None:
+        return run(todo, cache)
+    n, executor = pool
+    step = -(-len(todo) // n)  # contiguous runs: each thread fills its own part of ``out``
+    futures = [executor.submit(run, todo[i : i + step], {}) for i in range(0, len(todo), step)]
+    return [item for f in futures for item in f.result()]
 
 
 def _read_native(
@@ -285,23 +326,33 @@ class DicomSliceArray:
             return False
         slope, inter = (1.0, 0.0) if self.slopes is None else (
             float(self.slopes[t, z]), float(self.intercepts[t, z]))  # type: ignore[index]
-        if sd == self.dtype and slope == 1.0 and inter == 0.0:
+        out = self.dtype
+        if sd == out and slope == 1.0 and inter == 0.0:
             read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
                        out=dest)
             return True
-        tmp = cache.get(("tmp", sd.str))
-        if tmp is None:
-            tmp = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
-        raw = read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored,
-                         1, out=tmp)
-        if self.dtype.kind == "f":
+        if out.kind in "iu" and sd.itemsize == out.itemsize:
+            raw = dest.view(sd)  # read in place, rescale in place
+        else:
+            raw = cache.get(("tmp", sd.str))
+            if raw is None:
+                raw = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
+        read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
+                   out=raw)
+        if out.kind == "f":
             np.add(np.multiply(raw, slope, dtype=np.float64), inter, out=dest,
                    casting="unsafe")
-        elif slope == 1.0:
-            np.add(raw, np.int64(inter), out=dest, dtype=np.int64, casting="unsafe")
-        else:
-            np.add(np.multiply(raw, np.int64(slope), dtype=np.int64), np.int64(inter),
-                   out=dest, casting="unsafe")
+            return True
+        # Integer rescale in the output dtype: integer arithmetic wraps modulo 2**bits, so
+        # it is exact whenever the final value fits, which the output dtype guarantees
+        # (``output_dtype``) — even when raw * slope alone would not fit.
+        s, i = (np.array(int(v), np.int64).astype(out) for v in (slope, inter))
+        with np.errstate(over="ignore"):
+            if slope == 1.0:
+                np.add(raw, i, out=dest, dtype=out, casting="unsafe")
+            else:
+                np.multiply(raw, s, out=dest, dtype=out, casting="unsafe")
+                np.add(dest, i, out=dest)
         return True
 
     def slice_values(self, t: int, z: int, cache: dict[Any, np.ndarray] | None = None

@@ -19,6 +19,8 @@ from spatial_xr.errors import (
     SeriesSelectionError,
 )
 from spatial_xr.geometry.slices import POSITION_TOL
+from spatial_xr.io._dask import fresh_read_array
+from spatial_xr.io.chunking import default_z_chunk
 from spatial_xr.io.dicom.discover import group_series, list_files, scan_frames
 from spatial_xr.io.dicom.headers import FrameHeader
 from spatial_xr.io.dicom.layout import Irregular, Layout, arrange
@@ -169,12 +171,12 @@ def _attrs(lay: Layout, apply_rescale: bool, identifying: bool, source: str
 
 def _chunks(chunks: Any, names: tuple[str, ...], shape: tuple[int, ...],
             itemsize: int) -> tuple[int, ...]:
-    """Backend chunks in backend order ``([t,] z, y, x[, c])``; default: whole slices, z runs
-    of about dask's ``array.chunk-size``, one volume per chunk."""
-    limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
+    """Backend chunks in backend order ``([t,] z, y, x[, c])``; default: one chunk per volume
+    of up to 512 MiB, else z runs of whole slices of about dask's ``array.chunk-size``
+    (:func:`~spatial_xr.io.chunking.default_z_chunk`)."""
     zi = names.index("z")
     per_slice = int(np.prod(shape[zi + 1 :])) * itemsize
-    nz = int(max(1, min(shape[zi], limit // max(1, per_slice))))
+    nz = default_z_chunk(shape[zi], per_slice)
     default = (*(1,) * zi, nz, *shape[zi + 1 :])
     if chunks is None:
         return default
@@ -220,8 +222,9 @@ def open_dicom(
         ``{"ImageOrientationPatient": [1, 0, 0, 0, 1, 0]}``, or a callable taking a
         :class:`~spatial_xr.io.dicom.headers.FrameHeader`.
     chunks : mapping, optional
-        dask chunks by dim name (``-1`` for a whole dim). Default: whole slices, runs of
-        ``z`` up to dask's ``array.chunk-size``, one ``t`` per chunk.
+        dask chunks by dim name (``-1`` for a whole dim). Default: one chunk per ``t``
+        volume of up to 512 MiB, else runs of whole slices of about dask's
+        ``array.chunk-size`` (see :mod:`spatial_xr.io.chunking`).
     apply_rescale : bool
         Apply RescaleSlope/Intercept lazily (per slice). The dtype is the smallest that
         holds every value exactly (e.g. int16 for typical CT), float32 otherwise. False
@@ -302,8 +305,9 @@ def _to_dataarray(lay: Layout, where: str, *, chunks: Any, apply_rescale: bool,
         None if lay.plan is None else (lay.plan.lower, lay.plan.weight, lay.plan.shift_rc),
         [(s[0], os.stat(s[0]).st_mtime_ns) for s in sources[:1]],
     )
-    data = dsa.from_array(lazy, chunks=backend_chunks, asarray=False, fancy=True,
-                          name=f"dicom-{token}", meta=np.empty((0,) * lazy.ndim, lazy.dtype))
+    data = fresh_read_array(dsa.from_array(
+        lazy, chunks=backend_chunks, asarray=False, fancy=True, name=f"dicom-{token}",
+        meta=np.empty((0,) * lazy.ndim, lazy.dtype)))
     da = xr.DataArray(data, dims=names, name="image",
                       attrs=_attrs(lay, apply_rescale, identifying, where))
     if has_t:

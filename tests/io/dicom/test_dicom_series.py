@@ -291,3 +291,74 @@ def test_file_removed_after_open_raises_clearly(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="truncated"):
         da.values  # noqa: B018
     shutil.rmtree(tmp_path / "s")
+
+
+# ---------------------------------------------------------------------- in-place rescale
+@pytest.mark.parametrize(
+    ("stored", "bits", "slope", "intercept", "dtype"),
+    [
+        (np.uint16, 16, 1, -32768, np.int16),  # raw values above int16: exact by wrap-around
+        (np.uint16, 12, 1, -1024, np.int16),  # typical CT
+        (np.uint16, 16, 1, -1024, np.int32),  # wider output, read through a slice buffer
+        (np.uint16, 8, 3, -100, np.int16),  # integer slope
+        (np.int16, 16, 2, 5, np.int32),
+        (np.uint16, 16, 0.5, -3.25, np.float32),
+    ],
+)
+def test_rescale_matches_pydicom_and_simpleitk(
+    tmp_path: Path, stored: type, bits: int, slope: float, intercept: float, dtype: type
+) -> None:
+    import pydicom
+
+    rng = np.random.default_rng(bits)
+    info = np.iinfo(stored)
+    lo, hi = (max(info.min, -(2 ** (bits - 1))), min(info.max, 2 ** (bits - 1) - 1)) \
+        if info.min < 0 else (0, 2**bits - 1)
+    data = rng.integers(lo, hi, size=(5, 9, 11), endpoint=True).astype(stored)
+    data[0, 0, :2] = lo, hi  # both ends of the stored range
+    make_series(tmp_path / "s", data, slope=slope, intercept=intercept, bits_stored=bits)
+    da = spatial_xr.open_image(tmp_path / "s")
+    assert da.dtype == dtype
+    assert da.data.npartitions == 1
+    values = da.values
+    ds = [pydicom.dcmread(p) for p in (tmp_path / "s").iterdir()]
+    ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+    ref = np.stack([d.pixel_array.astype(np.float64) * slope + intercept for d in ds])
+    np.testing.assert_array_equal(values.astype(np.float64), ref.astype(dtype))
+    oracle = sitk.GetArrayFromImage(sitk_series(tmp_path / "s")).astype(np.float64)
+    np.testing.assert_allclose(values, oracle, rtol=1e-6, atol=1e-4)
+
+
+def test_default_single_chunk_crop_decodes_only_its_files(
+    long_series: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, data = long_series
+    calls = count_pixel_reads(monkeypatch)
+    da = spatial_xr.open_image(folder)
+    assert da.data.npartitions == 1 and calls == []
+    part = da.isel(z=slice(100, 110)).values
+    assert len(calls) == 10 and len(set(calls)) == 10
+    np.testing.assert_array_equal(part, data[100:110])
+    whole = da.values
+    assert whole.flags.writeable and not np.shares_memory(whole, da.values)
+
+
+def test_many_slices_read_on_threads_equal_serial_read(
+    long_series: tuple, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from spatial_xr.errors import FormatError
+    from spatial_xr.io.dicom import lazy
+
+    folder, data = long_series
+    threaded = spatial_xr.open_image(folder).values  # 300 slices ≥ PARALLEL_MIN_SLICES
+    monkeypatch.setattr(lazy, "PARALLEL_MIN_SLICES", 10**9)
+    np.testing.assert_array_equal(spatial_xr.open_image(folder).values, threaded)
+    np.testing.assert_array_equal(threaded, data)
+    monkeypatch.undo()
+    # an error in a worker thread reaches the caller
+    make_series(tmp_path / "s", np.ones((40, 4, 5), np.int16))
+    da = open_dicom(tmp_path / "s")
+    victim = sorted((tmp_path / "s").iterdir())[17]
+    victim.write_bytes(victim.read_bytes()[:-10])
+    with pytest.raises(FormatError, match="truncated"):
+        da.values  # noqa: B018

@@ -1,0 +1,45 @@
+"""Default z chunking shared by the file readers (NIfTI, DICOM).
+
+A volume (one ``t``/``c`` frame) of at most :data:`WHOLE_VOLUME_BYTES` is one dask chunk:
+a full read is then one contiguous read straight into the result, with no second
+output-sized buffer for dask to concatenate chunks into. Slicing such a chunk still reads
+only the bytes it touches, because the readers let dask fuse the slice into the read.
+Larger volumes are cut into z slabs of whole slices of about dask's ``array.chunk-size``,
+so that memory stays bounded by a slab.
+
+The trade-off: a single-chunk volume gives dask one task per frame, so a per-chunk
+operation that runs in parallel over chunks (e.g. ``map_blocks``) uses one core for it;
+pass ``chunks={"z": n}`` to split it.
+"""
+
+from __future__ import annotations
+
+import dask
+
+__all__ = ["WHOLE_VOLUME_BYTES", "default_z_chunk"]
+
+WHOLE_VOLUME_BYTES = 512 << 20
+"""Largest frame (bytes, in the output dtype) read as a single chunk by default."""
+
+
+def default_z_chunk(nz: int, slice_bytes: int) -> int:
+    """Slices per default chunk.
+
+    Parameters
+    ----------
+    nz : int
+        Number of slices of one frame.
+    slice_bytes : int
+        Bytes of one slice in the output dtype.
+
+    Returns
+    -------
+    int
+        ``nz`` when the frame fits in :data:`WHOLE_VOLUME_BYTES`, else the number of
+        slices that fit in dask's ``array.chunk-size`` (at least 1).
+    """
+    slice_bytes = max(1, slice_bytes)
+    if nz * slice_bytes <= WHOLE_VOLUME_BYTES:
+        return max(1, nz)
+    limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
+    return int(max(1, min(nz, limit // slice_bytes)))
