@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,7 +221,12 @@ _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
 
 
 def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:
-    """Path of input ``name`` for profile ``prof``, building it if not cached."""
+    """Path of input ``name`` for profile ``prof``, building it if not cached.
+
+    The builder runs in a subprocess (``python -m benchmarks.inputs``): a Linux process
+    inherits its parent's peak RSS through fork and exec, so the runner must stay small
+    for the children's ``ru_maxrss`` to mean anything.
+    """
     root = cache / prof.name
     root.mkdir(parents=True, exist_ok=True)
     marker = root / f".{name}.done"
@@ -227,7 +234,18 @@ def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = pri
     if marker.exists() and path.exists():
         return path
     log(f"building input {name} ({prof.name}) ...")
+    subprocess.run([sys.executable, "-m", "benchmarks.inputs", name, str(cache), prof.name],
+                   check=True, cwd=Path(__file__).resolve().parent.parent)
+    return path
+
+
+def _build_here(name: str, cache: Path, prof: Profile) -> Path:
+    root = cache / prof.name
     out = BUILDERS[name](root, prof)
-    marker.write_text("ok\n")
+    (root / f".{name}.done").write_text("ok\n")
     os.sync()
     return out
+
+
+if __name__ == "__main__":
+    _build_here(sys.argv[1], Path(sys.argv[2]), PROFILES[sys.argv[3]])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -140,7 +141,9 @@ def report(rows: list[Row], cases: list[Case], prof: inputs.Profile, machine: st
         f"Profile `{prof.name}` (CT volume {'×'.join(map(str, prof.ct_shape))} int16, "
         f"out-of-core volume {'×'.join(map(str, prof.big_shape))} int16), "
         f"run took {seconds / 60:.1f} min end to end, of which {build_seconds / 60:.1f} min "
-        "building inputs not found in the cache.",
+        "building inputs not found in the cache. The runner's own peak RSS, the floor under "
+        f"every child's peak: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} "
+        "MiB.",
         "",
         machine,
         "",
