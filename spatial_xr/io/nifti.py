@@ -34,6 +34,7 @@ from dask.utils import SerializableLock
 from nibabel.fileslice import fileslice
 from xarray.backends import CachingFileManager
 
+from spatial_xr.buffers import empty
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import (
     DimensionError,
@@ -216,7 +217,7 @@ class NiftiArray:
     def _read_run(self, fobj: IO[bytes], start: int, count: int) -> np.ndarray:
         """``count`` voxels from voxel ``start`` (in file order), read with ``readinto``
         into a new array: no intermediate bytes object."""
-        out = np.empty(count, dtype=self.raw_dtype)
+        out = empty(count, self.raw_dtype)
         fobj.seek(self.offset + start * self.raw_dtype.itemsize)
         # gzip streams: read through their buffered reader, whose ``readinto`` fills the
         # destination directly (GzipFile.readinto reads into a temporary bytes object)

@@ -21,6 +21,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from numpy.typing import ArrayLike, NDArray
 
+from spatial_xr.buffers import empty
 from spatial_xr.coords import _per_dim, assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, GeometryError, ParameterError
 from spatial_xr.geometry import Grid
@@ -294,29 +295,8 @@ def _blocks(out_chunks: tuple[tuple[int, ...], ...]) -> Any:
         yield sp_block, start, stop
 
 
-MAPPED_OUTPUT_BYTES = 64 * 2**20
-"""In-memory outputs at least this large come from an anonymous memory mapping."""
-
 SLABS_PER_WORKER = 4
 """Output slabs per worker thread in the in-memory path (balances uneven slabs)."""
-
-
-def _empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
-    """``np.empty``, but a large array is backed by a plain anonymous mapping.
-
-    NumPy advises the kernel to back large allocations with transparent huge pages; the
-    first touch of a fresh 2 MiB page can then stall on memory compaction (measured: up
-    to 0.7 s of system time to fill a 180 MiB output in a new process, against 0.1 s
-    with ordinary pages). The output is written once, sequentially, so ordinary pages
-    lose nothing. The mapping is released with the array.
-    """
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if nbytes < MAPPED_OUTPUT_BYTES:
-        return np.empty(shape, dtype=dtype)
-    import mmap
-
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
 
 
 def _workers() -> int:
@@ -398,7 +378,7 @@ def resample_numpy(
     """
     nsp = len(out_shape_zyx)
     in_shape_zyx = arr.shape[nlead:]
-    out = _empty((*arr.shape[:nlead], *out_shape_zyx), dtype)
+    out = empty((*arr.shape[:nlead], *out_shape_zyx), dtype)
     if method in ("nearest", "linear") and arr.flags.c_contiguous:
         _resample_slabs(arr, out, nlead, mapping_xyz, method, fill)
         return out
@@ -642,7 +622,7 @@ def resample(
         out: Any = resample_dask(data, len(lead), src.shape_zyx, out_grid.shape_zyx, mapping,
                                  method, fill, out_dtype, out_chunks)
         if not lazy_input:
-            target = _empty(out.shape, out.dtype)
+            target = empty(out.shape, out.dtype)
             dask.array.store(out, target, lock=False)
             out = target
     else:

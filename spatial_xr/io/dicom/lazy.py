@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from spatial_xr.buffers import empty
 from spatial_xr.errors import DependencyError, FormatError
 from spatial_xr.geometry.slices import ResamplePlan
 
@@ -50,7 +51,7 @@ def _assemble(obj: Any, key: Any) -> np.ndarray:
         key = (0, *(key if isinstance(key, tuple) else (key,)))
     idx, drop = _normalize(key, obj.full_shape)
     ts, zs, rest = idx[0], idx[1], idx[2:]
-    out = np.empty((len(ts), len(zs), *(len(i) for i in rest)), dtype=obj.dtype)
+    out = empty((len(ts), len(zs), *(len(i) for i in rest)), obj.dtype)
     cache: dict[Any, Any] = {}
     sources = getattr(obj, "sources", None)
     if sources is not None:
