@@ -9,6 +9,7 @@ from typing import Any
 import xarray as xr
 
 from spatial_xr.errors import PathNotFoundError, UnsupportedFormatError
+from spatial_xr.io.zarr_path import is_omezarr_path
 
 __all__ = ["open_image", "register_reader"]
 
@@ -45,21 +46,7 @@ def _omezarr() -> Reader:
     return open_omezarr
 
 
-def _is_omezarr(path: str) -> bool:
-    # The rule of ``spatial_xr.io.omezarr.read.is_omezarr_path``, checked here without
-    # importing the reader (and zarr) for paths that are not Zarr stores.
-    p = path.rstrip("/")
-    if p.lower().endswith(".zarr"):
-        return True
-    if "://" in p:
-        return False
-    return os.path.isdir(p) and any(
-        os.path.exists(os.path.join(p, f)) for f in ("zarr.json", ".zattrs", ".zgroup")
-    )
-
-
-# Before any directory-based reader: an OME-Zarr store is a folder too.
-register_reader("omezarr", _is_omezarr, _omezarr)
+register_reader("omezarr", is_omezarr_path, _omezarr)
 
 
 def _dicom() -> Reader:

@@ -7,7 +7,6 @@ computation fetches only the chunks it touches.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -35,23 +34,11 @@ from spatial_xr.io.omezarr.metadata import (
 )
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store
 from spatial_xr.io.validate import CheckedReads
+from spatial_xr.io.zarr_path import is_omezarr_path
 
 __all__ = ["is_omezarr_path", "open_multiscale", "open_omezarr", "select_level"]
 
 Selector = int | slice | Sequence[int] | None
-
-
-def is_omezarr_path(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` looks like an OME-Zarr store: a name ending ``.zarr`` (URLs too) or a
-    local folder holding ``zarr.json``, ``.zattrs`` or ``.zgroup``."""
-    p = os.fspath(path).rstrip("/")
-    if p.lower().endswith(".zarr"):
-        return True
-    if "://" in p:
-        return False
-    return os.path.isdir(p) and any(
-        os.path.exists(os.path.join(p, f)) for f in ("zarr.json", ".zattrs", ".zgroup")
-    )
 
 
 def _open_group(target: StoreTarget, storage_options: dict[str, Any] | None) -> zarr.Group:
