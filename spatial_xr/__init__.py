@@ -3,12 +3,18 @@
 Importing the package registers the ``.spatial`` accessor on ``xarray.DataArray``.
 """
 
+from typing import TYPE_CHECKING
+
 from spatial_xr import accessor as _accessor  # noqa: F401  (registers .spatial)
 from spatial_xr import tree_accessor as _tree_accessor  # noqa: F401  (DataTree .spatial)
 from spatial_xr.coords import assign_grid, from_array, grid_of
 from spatial_xr.errors import SpatialXRError, SpatialXRWarning
 from spatial_xr.geometry import Grid
 from spatial_xr.io.api import open_image
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
+    from spatial_xr.convert import from_itk, from_itk_xarray, from_nibabel, from_sitk
+    from spatial_xr.io.omezarr import open_multiscale, open_omezarr
 
 # Imported on first use, so that ``import spatial_xr`` does not load nibabel, zarr, ITK…
 _LAZY = {
