@@ -199,6 +199,22 @@ def _big_zarr(root: Path, prof: Profile) -> Path:
     return path
 
 
+def _big_omezarr(root: Path, prof: Profile) -> Path:
+    """The out-of-core volume as a one-level OME-Zarr 0.5 store (128³ chunks), written
+    chunk by chunk with spatial_xr."""
+    import dask.array as dsa
+    import zarr
+
+    import spatial_xr
+
+    src = build("big_zarr", root.parent, prof)
+    z = zarr.open_array(str(src), mode="r")
+    da = spatial_xr.from_array(dsa.from_zarr(z), spacing=tuple(z.attrs["spacing_zyx"]))
+    path = root / "big.ome.zarr"
+    da.spatial.to_ome_zarr(str(path), pyramid=False, chunks=128, overwrite=True)
+    return path
+
+
 def _batch(root: Path, prof: Profile) -> Path:
     folder = root / "batch"
     if folder.exists():
@@ -214,10 +230,11 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_nii_gz": _ct_nii_gz,
     "ct_dicom": _ct_dicom,
     "big_zarr": _big_zarr,
+    "big_omezarr": _big_omezarr,
     "batch": _batch,
 }
 _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
-          "big_zarr": "big.zarr", "batch": "batch"}
+          "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch"}
 
 
 def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:
