@@ -14,9 +14,14 @@ pass ``chunks={"z": n}`` to split it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import dask
 
-__all__ = ["WHOLE_VOLUME_BYTES", "default_z_chunk"]
+from spatial_xr.errors import DimensionError
+
+__all__ = ["WHOLE_VOLUME_BYTES", "chunks_by_name", "default_z_chunk"]
 
 WHOLE_VOLUME_BYTES = 512 << 20
 """Largest frame (bytes, in the output dtype) read as a single chunk by default."""
@@ -43,3 +48,45 @@ def default_z_chunk(nz: int, slice_bytes: int) -> int:
         return max(1, nz)
     limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
     return int(max(1, min(nz, limit // slice_bytes)))
+
+
+def chunks_by_name(
+    chunks: Mapping[Any, Any],
+    names: Sequence[str],
+    default: Sequence[Any],
+    shape: Sequence[int],
+) -> tuple[Any, ...]:
+    """Chunks given per dim name (``{"z": 16}``), completed from a reader's defaults.
+
+    Parameters
+    ----------
+    chunks : mapping
+        Chunk size per dim name; ``-1`` or ``None`` means the whole axis. Dims not named
+        keep their default.
+    names : sequence of str
+        Dim names of the reader's array, in its order.
+    default : sequence
+        The reader's default chunk per dim, same order.
+    shape : sequence of int
+        Size per dim, same order.
+
+    Returns
+    -------
+    tuple
+        One chunk size per dim, in ``names`` order.
+
+    Raises
+    ------
+    DimensionError
+        When ``chunks`` names a dim the image does not have.
+    """
+    unknown = set(chunks) - set(names)
+    if unknown:
+        raise DimensionError(
+            f"chunks names dims {sorted(map(str, unknown))} that the image does not have; its "
+            f"dims are {tuple(names)}"
+        )
+    return tuple(
+        (n if chunks[k] in (-1, None) else chunks[k]) if k in chunks else d
+        for k, d, n in zip(names, default, shape, strict=True)
+    )

@@ -22,6 +22,7 @@ import math
 import os
 import warnings
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -46,7 +47,7 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.atomic import atomic_output
-from spatial_xr.io.chunking import default_z_chunk
+from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
 from spatial_xr.io.validate import (
     check_nifti_file,
     declared_nbytes,
@@ -494,11 +495,8 @@ def _resolve_chunks(
     default = _default_chunks(shape_f, itemsize, gz)
     if chunks is None:
         return default
-    if isinstance(chunks, dict):
-        unknown = set(chunks) - set(names)
-        if unknown:
-            raise DimensionError(f"chunks names unknown dims {sorted(unknown)}; dims: {names}")
-        return tuple(chunks.get(n, d) for n, d in zip(names, default, strict=True))
+    if isinstance(chunks, Mapping):
+        return chunks_by_name(chunks, names, default, shape)
     if isinstance(chunks, tuple | list) and len(chunks) == len(names):
         # given in DataArray order (t, c, z, y, x): map back to the lazy array's order
         order = [n for n in ("t", "c", "z", "y", "x") if n in names]

@@ -20,7 +20,7 @@ from spatial_xr.errors import (
 )
 from spatial_xr.geometry.slices import POSITION_TOL
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import default_z_chunk
+from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
 from spatial_xr.io.dicom.discover import group_series, list_files, scan_frames
 from spatial_xr.io.dicom.headers import FrameHeader
 from spatial_xr.io.dicom.layout import Irregular, Layout, arrange
@@ -181,13 +181,7 @@ def _chunks(chunks: Any, names: tuple[str, ...], shape: tuple[int, ...],
     if chunks is None:
         return default
     if isinstance(chunks, Mapping):
-        unknown = set(chunks) - set(names)
-        if unknown:
-            raise DimensionError(f"chunks names unknown dims {sorted(unknown)}; dims: {names}")
-        return tuple(
-            (n if chunks[k] in (-1, None) else int(chunks[k])) if k in chunks else d
-            for k, d, n in zip(names, default, shape, strict=True)
-        )
+        return chunks_by_name(chunks, names, default, shape)
     raise DimensionError("chunks must be a mapping of dim name to chunk size, e.g. {'z': 16}")
 
 

@@ -24,6 +24,7 @@ from spatial_xr.errors import (
     PathNotFoundError,
     RemoteAccessError,
 )
+from spatial_xr.io.chunking import chunks_by_name
 from spatial_xr.io.omezarr.metadata import (
     LENGTH_UNITS,
     MultiscaleMeta,
@@ -71,10 +72,7 @@ def _chunks_for(arr: zarr.Array, dims: tuple[str, ...], chunks: Any) -> Any:
     if chunks is None:
         return native
     if isinstance(chunks, Mapping):
-        unknown = set(chunks) - set(dims)
-        if unknown:
-            raise DimensionError(f"chunks names dims {sorted(unknown)} the image lacks ({dims})")
-        return tuple(chunks.get(d, n) for d, n in zip(dims, native, strict=True))
+        return chunks_by_name(chunks, dims, native, arr.shape)
     return chunks
 
 
