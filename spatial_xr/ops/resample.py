@@ -202,6 +202,24 @@ def _resample_into(
         resample_box(src, a_zyx, dst.shape, lo, hi, method, fill, out.dtype, out=dst)
 
 
+def _resampled(
+    box: NDArray[Any],
+    out_shape: tuple[int, ...],
+    a_zyx: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    method: str,
+    fill: float,
+    dtype: np.dtype[Any],
+) -> NDArray[Any]:
+    """A new output block (lead..., *out_shape) resampled from an input box (lead...,
+    spatial)."""
+    nsp = len(out_shape)
+    out = np.empty((*box.shape[: box.ndim - nsp], *out_shape), dtype=dtype)
+    _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
+    return out
+
+
 def _block_task(
     arrays: list[NDArray[Any]],
     pieces: list[Any],
@@ -215,18 +233,13 @@ def _block_task(
     dtype: np.dtype[Any],
 ) -> NDArray[Any]:
     """Resample one output block from the input chunks it reads."""
-    nsp = len(box_shape)
     box = np.ascontiguousarray(assemble(arrays, pieces, box_shape))
-    lead = box.shape[: box.ndim - nsp]
-    out = np.empty((*lead, *out_shape), dtype=dtype)
-    _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
-    return out
+    return _resampled(box, out_shape, a_zyx, lo, hi, method, fill, dtype)
 
 
 def _source_task(
     sources: list[Any],
     slices: tuple[slice, ...],
-    box_shape: tuple[int, ...],
     a_zyx: NDArray[np.float64],
     out_shape: tuple[int, ...],
     lo: NDArray[np.float64],
@@ -237,12 +250,8 @@ def _source_task(
     getter_kwargs: dict[str, Any],
 ) -> NDArray[Any]:
     """Resample one output block, reading its input box straight from the source array."""
-    nsp = len(box_shape)
     box = read_box(sources[0], slices, getter_kwargs)
-    lead = box.shape[: box.ndim - nsp]
-    out = np.empty((*lead, *out_shape), dtype=dtype)
-    _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
-    return out
+    return _resampled(box, out_shape, a_zyx, lo, hi, method, fill, dtype)
 
 
 def _lift_zyx(mapping_xyz: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -460,8 +469,8 @@ def resample_dask(
             if direct is not None:
                 slices = (*lead_slices, *(slice(int(b), int(e)) for b, e in zip(b0, b1,
                                                                             strict=True)))
-                layer[key] = (_source_task, [direct[0]], slices, box_shape, a, out_shape, lo,
-                              hi, method, fill, dtype, direct[1])
+                layer[key] = (_source_task, [direct[0]], slices, a, out_shape, lo, hi,
+                              method, fill, dtype, direct[1])
                 continue
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)
             layer[key] = (_block_task, list(keys), pieces, box_shape, a, out_shape, lo, hi,
