@@ -11,7 +11,7 @@ import sys
 __all__ = ["describe"]
 
 _PACKAGES = ("numpy", "scipy", "dask", "xarray", "zarr", "nibabel", "SimpleITK", "pydicom",
-             "ngff-zarr", "isal", "numba")
+             "ngff-zarr", "isal")
 
 
 def _cpu_model() -> str:
