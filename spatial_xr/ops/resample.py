@@ -233,7 +233,7 @@ def _block_task(
     dtype: np.dtype[Any],
 ) -> NDArray[Any]:
     """Resample one output block from the input chunks it reads."""
-    box = np.ascontiguousarray(assemble(arrays, pieces, box_shape))
+    box = assemble(arrays, pieces, box_shape)
     return _resampled(box, out_shape, a_zyx, lo, hi, method, fill, dtype)
 
 
@@ -334,7 +334,7 @@ def _resample_slabs(
     method: str,
     fill: float,
 ) -> None:
-    """In-memory nearest/linear: slabs of the output read the whole (C-contiguous) input.
+    """In-memory nearest/linear/label: slabs of the output read the whole input in place.
 
     The output is cut along its first spatial axis with more than one voxel into
     contiguous slabs, which threads fill in place: no input box is copied and no
@@ -381,14 +381,15 @@ def resample_numpy(
 ) -> NDArray[Any]:
     """Eager version for in-memory inputs, written straight into one result array.
 
-    Nearest and linear on a C-contiguous input: output slabs read the whole input
-    (:func:`_resample_slabs`). Otherwise blocks (``out_chunks``) each read their input box
-    (made contiguous), on a thread pool (as many threads as dask's threaded scheduler).
+    Nearest, linear and label: output slabs read the whole input in place, whatever its
+    memory layout (:func:`_resample_slabs`). Cubic: blocks (``out_chunks``) each
+    prefilter their own input box. Both on a thread pool (as many threads as dask's
+    threaded scheduler).
     """
     nsp = len(out_shape_zyx)
     in_shape_zyx = arr.shape[nlead:]
     out = empty((*arr.shape[:nlead], *out_shape_zyx), dtype)
-    if method in ("nearest", "linear") and arr.flags.c_contiguous:
+    if method != "cubic":
         _resample_slabs(arr, out, nlead, mapping_xyz, method, fill)
         return out
     a_full = _lift_zyx(mapping_xyz)
@@ -405,9 +406,7 @@ def resample_numpy(
                 return
             b0, b1, a, lo, hi = plan
             box = arr[(*lead, *(slice(int(b), int(e)) for b, e in zip(b0, b1, strict=True)))]
-            tmp = np.empty(dst.shape, dtype=dtype)  # contiguous: one kernel specialisation
-            _resample_into(np.ascontiguousarray(box), tmp, a, lo, hi, method, fill, nsp)
-            dst[...] = tmp
+            _resample_into(box, dst, a, lo, hi, method, fill, nsp)
         return run
 
     _run_parallel([job(start, stop) for _, start, stop in _blocks(out_chunks)])

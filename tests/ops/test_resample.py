@@ -211,26 +211,26 @@ def test_numpy_and_dask_inputs_agree_and_chunks(rng_volume):
 @pytest.mark.parametrize("direction", ["identity", "oblique", "permuted"])
 @pytest.mark.parametrize("method", ["nearest", "linear"])
 @pytest.mark.parametrize("dtype", [np.float32, np.int16])
-def test_slab_block_and_chunked_paths_identical(rng_volume, direction, method, dtype):
-    """In-memory slabs (C-contiguous input), in-memory blocks (a strided view) and dask
-    chunks give the same voxels (blocks index the input relative to their box, so the
+def test_slab_strided_and_chunked_paths_identical(rng_volume, direction, method, dtype):
+    """In-memory slabs of a C-contiguous input and of a strided view of the same values
+    are identical; dask chunks agree (they index the input relative to their box, so the
     last bit of a continuous index may differ: rounding ties and truncation aside)."""
     from spatial_xr.ops import resample as module
 
     values = rng_volume.astype(dtype)
     wide = np.zeros((values.shape[0], values.shape[1], 2 * values.shape[2]), dtype)
     wide[..., ::2] = values
-    view = wide[..., ::2]  # same values, not contiguous: the block path
+    view = wide[..., ::2]  # same values, not contiguous: read in place
     assert not view.flags.c_contiguous
     shift = sitk.TranslationTransform(3, (4.0, -3.0, 5.0))  # some output falls outside
     slab = resample(_image(values, DIRECTIONS[direction]), spacing=0.8,
                     interpolation=method, fill_value=-3, transform=shift)
-    block = resample(_image(view, DIRECTIONS[direction]), spacing=0.8, interpolation=method,
-                     fill_value=-3, chunks=(7, 8, 9), transform=shift)
+    strided = resample(_image(view, DIRECTIONS[direction]), spacing=0.8,
+                       interpolation=method, fill_value=-3, transform=shift)
     lazy = resample(_image(values, DIRECTIONS[direction], chunks=(5, 6, 7)), spacing=0.8,
                     interpolation=method, fill_value=-3, chunks=(7, 8, 9), transform=shift)
-    assert isinstance(slab.data, np.ndarray) and isinstance(block.data, np.ndarray)
-    np.testing.assert_array_equal(block.values, lazy.values)  # same boxes: identical
+    assert isinstance(slab.data, np.ndarray) and isinstance(strided.data, np.ndarray)
+    np.testing.assert_array_equal(strided.values, slab.values)
     cidx = continuous_index_zyx(slab.spatial.grid, to_sitk(_image(rng_volume,
                                                                   DIRECTIONS[direction])),
                                 shift)
