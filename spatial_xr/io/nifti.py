@@ -171,11 +171,14 @@ class NiftiArray:
                      if isinstance(k, slice)]
             return np.empty(shape, dtype=self.dtype)
         run = _contiguous_run(basic, self.shape)
+        box = _box_ranges(basic, self.shape) if run is None else None
         with self._lock:
             try:
                 fobj = self._manager.acquire()
                 if run is not None:  # one byte range: read it straight into the result
                     raw = self._read_run(fobj, *run)
+                elif box is not None:  # one byte range per plane
+                    raw = self._read_box(fobj, box)
                 else:
                     raw = fileslice(
                         fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
@@ -200,11 +203,12 @@ class NiftiArray:
         kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
                 if isinstance(k, slice)]
         # fileslice gives F order, and (1,) for all-integer keys
-        arr = raw.reshape(kept) if run is not None else np.asarray(raw).T.reshape(kept)
+        ours = run is not None or box is not None
+        arr = raw.reshape(kept) if ours else np.asarray(raw).T.reshape(kept)
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
         if not arr.dtype.isnative:  # "<" on little-endian hosts is native: no copy
-            if run is not None and not post:  # our own buffer: swap in place
+            if ours and not post:  # our own buffer: swap in place
                 arr = arr.byteswap(inplace=True).view(arr.dtype.newbyteorder("="))
             else:
                 arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -215,10 +219,32 @@ class NiftiArray:
             arr = scaled
         return np.asarray(arr, dtype=self.dtype, order="C")  # keeps 0-d results 0-d
 
+    def _read_box(self, fobj: IO[bytes], ranges: list[range]) -> np.ndarray:
+        """A box of step-1 ranges (C order): per plane, the rows of the box are one byte
+        range of the file (whole rows), read into a scratch buffer and cut to the box's
+        columns. One read per plane instead of one per row; reads move forward only, so
+        gzip streams are inflated once."""
+        *outer, ry, rx = ranges
+        nx = self.shape[-1]
+        out = empty([len(r) for r in ranges], self.raw_dtype)
+        rows = np.empty(len(ry) * nx, self.raw_dtype)
+        strides = np.cumprod([1, *self.shape[::-1]])[:-1][::-1]  # voxels per step, C order
+        for rel in np.ndindex(*[len(r) for r in outer]):
+            first = sum(int(r[i]) * int(st) for r, i, st in zip(outer, rel, strides,
+                                                                   strict=False))
+            self._read_into(fobj, first + ry[0] * nx, rows)
+            out[rel] = rows.reshape(len(ry), nx)[:, rx[0]:rx[-1] + 1]
+        return out
+
     def _read_run(self, fobj: IO[bytes], start: int, count: int) -> np.ndarray:
         """``count`` voxels from voxel ``start`` (in file order), read with ``readinto``
         into a new array: no intermediate bytes object."""
         out = empty(count, self.raw_dtype)
+        self._read_into(fobj, start, out)
+        return out
+
+    def _read_into(self, fobj: IO[bytes], start: int, out: np.ndarray) -> None:
+        """Fill the contiguous array ``out`` with the voxels from voxel ``start`` on."""
         fobj.seek(self.offset + start * self.raw_dtype.itemsize)
         # gzip streams: read through their buffered reader, whose ``readinto`` fills the
         # destination directly (GzipFile.readinto reads into a temporary bytes object)
@@ -235,7 +261,18 @@ class NiftiArray:
                     "re-download the file"
                 )
             got += n
-        return out
+
+
+def _box_ranges(basic: list[Any], shape: tuple[int, ...]) -> list[range] | None:
+    """The selection as step-1 ranges per axis (C order) when it is a box (integers count
+    as one-long ranges) of an image with at least two axes, else None."""
+    if len(shape) < 2:
+        return None
+    ranges = [range(k, k + 1) if not isinstance(k, slice) else range(*k.indices(n))
+              for k, n in zip(basic, shape, strict=True)]
+    if any(len(r) > 1 and r.step != 1 for r in ranges):
+        return None
+    return [range(r[0], r[0] + len(r)) for r in ranges]
 
 
 def _contiguous_run(basic: list[Any], shape: tuple[int, ...]) -> tuple[int, int] | None:
@@ -617,7 +654,12 @@ def _compressed_writer(path: Path, mode: str) -> IO[bytes]:
 
 
 def _slabs(data: xr.DataArray, dtype: np.dtype[Any]) -> Any:
-    """Yield C-ordered bytes of (c, t, z-slab) blocks in file order."""
+    """Yield C-ordered bytes of (c, t, z-slab) blocks in file order.
+
+    Each slab is assembled in one buffer reused for every slab (the caller writes it out
+    before asking for the next): a dask slab's chunks are computed together and copied
+    into place, with no concatenated copy and no fresh allocation per slab.
+    """
     arr = data.data
     lead = data.shape[:-3]
     nz, ny, nx = data.shape[-3:]
@@ -626,11 +668,26 @@ def _slabs(data: xr.DataArray, dtype: np.dtype[Any]) -> Any:
     else:
         step = max(1, (64 << 20) // max(1, ny * nx * dtype.itemsize))
         zchunks = tuple(min(step, nz - i) for i in range(0, nz, step))
+    buf = empty((max(zchunks, default=0), ny, nx), dtype.newbyteorder("<"))
     for idx in np.ndindex(*lead):
         z0 = 0
         for dz in zchunks:
             block = arr[idx + (slice(z0, z0 + dz),)]
+            out = buf[:dz]
             if isinstance(block, dsa.Array):
-                block = block.compute()
-            yield np.ascontiguousarray(np.asarray(block), dtype=dtype.newbyteorder("<")).data
+                _compute_into(block, out)
+            else:
+                out[...] = block
+            yield out.data
             z0 += dz
+
+
+def _compute_into(block: dsa.Array, out: np.ndarray) -> None:
+    """Compute a dask array's chunks (on the current scheduler) and copy them into ``out``."""
+    parts = block.to_delayed().ravel()
+    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in block.chunks]
+    regions = [tuple(slice(int(starts[a][i]), int(starts[a][i]) + block.chunks[a][i])
+                     for a, i in enumerate(ix))
+               for ix in np.ndindex(*block.numblocks)]
+    for region, value in zip(regions, dask.compute(*parts), strict=True):
+        out[region] = value
