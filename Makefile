@@ -12,8 +12,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
+# --compile-bytecode: as pip does, so that imports load .pyc files instead of compiling
+# sources in every new process (slower, and more memory at import)
+UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
+
 install: $(BIN)/python
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[all]"
+	$(UV_INSTALL) -e ".[all]"
 
 # multiscale-spatial-image 2.1.0 pins dask, xarray and ngff-zarr below this project's
 # versions but runs with them; installed without its pins so that the test of stores it
@@ -21,8 +25,8 @@ install: $(BIN)/python
 MSI := multiscale-spatial-image==2.1.0 spatial-image==1.2.3 xarray-dataclass==3.0.0
 
 install-test: $(BIN)/python
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[all,test,docs]"
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps $(MSI)
+	$(UV_INSTALL) -e ".[all,test,docs]"
+	$(UV_INSTALL) --no-deps $(MSI)
 
 demo: install
 	$(BIN)/spatial-xr demo $(OUT)
