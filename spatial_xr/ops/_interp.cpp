@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -245,6 +246,55 @@ inline double label_vote(const T* p, const Box& b, double z, double y, double x)
 
 inline bool inside(const double* lo, const double* hi, double z, double y, double x) {
     return lo[0] <= z && z < hi[0] && lo[1] <= y && y < hi[1] && lo[2] <= x && x < hi[2];
+}
+
+// ------------------------------------------------------------------ block means
+// Mean of each (fz, fy, fx) block of an integer box, exactly: the int64 sum s of the
+// n = fz*fy*fx values, then floor((2s + n) / 2n) (halves round up), or 2s >= n for bool.
+template <typename T>
+SXR_CLONES void block_mean(const T* p, const Box& b, T* o, const Box& ob, int64_t fz,
+                           int64_t fy, int64_t fx) {
+    const int64_t ox = ob.n[2];
+    const int64_t n = fz * fy * fx;
+    int shift = -1;  // log2(2n) when 2n is a power of two
+    if ((n & (n - 1)) == 0)
+        for (shift = 0; (int64_t(1) << shift) < 2 * n; ++shift) {
+        }
+    std::vector<int64_t> acc(size_t(ox > 0 ? ox : 1));
+    for (int64_t k = 0; k < ob.n[0]; ++k)
+        for (int64_t j = 0; j < ob.n[1]; ++j) {
+            std::fill(acc.begin(), acc.end(), 0);
+            for (int64_t dz = 0; dz < fz; ++dz)
+                for (int64_t dy = 0; dy < fy; ++dy) {
+                    const T* r = p + (k * fz + dz) * b.s[0] + (j * fy + dy) * b.s[1];
+                    if (fx == 1 && b.s[2] == 1) {
+                        for (int64_t i = 0; i < ox; ++i) acc[i] += int64_t(r[i]);
+                    } else if (fx == 2 && b.s[2] == 1) {
+                        for (int64_t i = 0; i < ox; ++i)
+                            acc[i] += int64_t(r[2 * i]) + int64_t(r[2 * i + 1]);
+                    } else {
+                        for (int64_t i = 0; i < ox; ++i)
+                            for (int64_t dx = 0; dx < fx; ++dx)
+                                acc[i] += int64_t(r[(i * fx + dx) * b.s[2]]);
+                    }
+                }
+            T* orow = o + k * ob.s[0] + j * ob.s[1];
+            if constexpr (std::is_same_v<T, bool>) {
+                for (int64_t i = 0; i < ox; ++i) orow[i * ob.s[2]] = 2 * acc[i] >= n;
+            } else if (shift >= 0) {  // 2n a power of two: an arithmetic shift floors
+                for (int64_t i = 0; i < ox; ++i) orow[i * ob.s[2]] = T((2 * acc[i] + n) >> shift);
+            } else {  // |2s + n| < 2^53 and 2n small: the float quotient floors exactly
+                const double den = double(2 * n);
+                for (int64_t i = 0; i < ox; ++i)
+                    orow[i * ob.s[2]] = T(std::floor(double(2 * acc[i] + n) / den));
+            }
+        }
+}
+
+template <typename T>
+int run_block_mean(const void* src, const Box& b, void* out, const Box& o, const int64_t* f) {
+    block_mean(static_cast<const T*>(src), b, static_cast<T*>(out), o, f[0], f[1], f[2]);
+    return 0;
 }
 
 int out_size(int code) {
@@ -504,6 +554,25 @@ int sxr_separable(const void* src, int tin, const int64_t* sshape, const int64_t
         separable<T>(static_cast<const T*>(src), b, out, tout, osize, o, az, ay, ax, fill,
                      order);
     });
+}
+
+// Block means of an integer (or bool) box into out (same dtype), factors f (z, y, x);
+// out's shape is the box's divided by f. Integers of 8 to 32 bits and bool (sums of a
+// block fit int64 with room to spare).
+int sxr_block_mean(const void* src, int code, const int64_t* sshape, const int64_t* sstrides,
+                   void* out, const int64_t* oshape, const int64_t* ostrides,
+                   const int64_t* f) {
+    const Box b = make_box(sshape, sstrides), o = make_box(oshape, ostrides);
+    switch (code) {
+        case I8: return run_block_mean<int8_t>(src, b, out, o, f);
+        case U8: return run_block_mean<uint8_t>(src, b, out, o, f);
+        case I16: return run_block_mean<int16_t>(src, b, out, o, f);
+        case U16: return run_block_mean<uint16_t>(src, b, out, o, f);
+        case I32: return run_block_mean<int32_t>(src, b, out, o, f);
+        case U32: return run_block_mean<uint32_t>(src, b, out, o, f);
+        case BOOL: return run_block_mean<bool>(src, b, out, o, f);
+        default: return -1;
+    }
 }
 
 // Values at n continuous box indices pts (n x 3, z y x), as doubles (fill outside).

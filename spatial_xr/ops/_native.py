@@ -20,7 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["affine", "points", "separable"]
+__all__ = ["BLOCK_MEAN_DTYPES", "affine", "block_mean", "points", "separable"]
+
+BLOCK_MEAN_DTYPES = frozenset(np.dtype(t) for t in ("i1", "u1", "i2", "u2", "i4", "u4", "?"))
+"""Dtypes (native byte order) whose block means :func:`block_mean` computes."""
 
 _CODES = {"i1": 0, "u1": 1, "i2": 2, "u2": 3, "i4": 4, "u4": 5, "i8": 6, "u8": 7,
           "f4": 8, "f8": 9, "b1": 10}
@@ -48,7 +51,8 @@ def _lib() -> ctypes.CDLL:
     lib.sxr_affine.argtypes = [_P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P, _D, _I]
     lib.sxr_separable.argtypes = [_P, _I, _P, _P, _P, _I, _P, _P, *([_P] * 12), _D, _I]
     lib.sxr_points.argtypes = [_P, _I, _P, _P, _P, ctypes.c_int64, _P, _P, _P, _D, _I]
-    for f in (lib.sxr_affine, lib.sxr_separable, lib.sxr_points):
+    lib.sxr_block_mean.argtypes = [_P, _I, _P, _P, _P, _P, _P, _P]
+    for f in (lib.sxr_affine, lib.sxr_separable, lib.sxr_points, lib.sxr_block_mean):
         f.restype = _I
     return lib
 
@@ -171,4 +175,41 @@ def points(src: NDArray[Any], pts: NDArray[np.float64], lo: NDArray[np.float64],
     _lib().sxr_points(_ptr(src), tin, _ptr(sshape), _ptr(sstrides), _ptr(pts),
                       pts.shape[0], _ptr(out), _ptr(lo), _ptr(hi), float(fill),
                       _ORDERS[method])
+    return out
+
+
+def block_mean(block: NDArray[Any], factors: tuple[int, ...]) -> NDArray[Any]:
+    """Mean of each ``factors`` block, exactly, in the block's own integer (or bool) dtype.
+
+    Parameters
+    ----------
+    block : ndarray, shape (..., n_1, …, n_k)
+        Any number of axes; every ``n_a`` a multiple of ``factors[a]``. Dtype one of
+        :data:`BLOCK_MEAN_DTYPES`.
+    factors : tuple of int
+        One factor per axis; axes before the last three must have factor 1.
+
+    Returns
+    -------
+    ndarray, shape (n_1 / f_1, …), dtype of ``block``
+        ``floor((2 s + n) / 2n)`` of each block's integer sum ``s`` over its ``n`` voxels
+        (halves round up); for bool, whether at least half the block is True.
+    """
+    if block.dtype not in BLOCK_MEAN_DTYPES:
+        raise TypeError(f"no block-mean kernel for {block.dtype}")
+    if any(f != 1 for f in factors[:-3]):
+        raise ValueError("only the last three axes can be reduced")
+    out = np.empty(tuple(n // f for n, f in zip(block.shape, factors, strict=True)),
+                   block.dtype)
+    pad = 3 - min(3, block.ndim)
+    f3 = np.asarray((1,) * pad + tuple(factors[-3:]), np.int64)
+    code = _CODES[f"{block.dtype.kind}{block.dtype.itemsize}"]
+    call = _lib().sxr_block_mean
+    for idx in np.ndindex(*block.shape[:-3]):
+        src = block[idx].reshape((1,) * pad + block.shape[max(0, block.ndim - 3):])
+        dst = out[idx].reshape((1,) * pad + out.shape[max(0, out.ndim - 3):])
+        sshape, sstrides = _shape_strides(src)
+        oshape, ostrides = _shape_strides(dst)
+        call(_ptr(src), code, _ptr(sshape), _ptr(sstrides), _ptr(dst), _ptr(oshape),
+             _ptr(ostrides), _ptr(f3))
     return out

@@ -33,6 +33,7 @@ import xarray as xr
 
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
+from spatial_xr.ops import _native
 
 __all__ = [
     "METHODS",
@@ -173,6 +174,9 @@ def _block_sum(block: np.ndarray, factors: tuple[int, ...], acc: np.dtype[Any]) 
 
 def _block_mean(block: np.ndarray, factors: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     n = int(np.prod(factors))
+    if (block.dtype == dtype and dtype in _native.BLOCK_MEAN_DTYPES
+            and all(f == 1 for f in factors[:-3])):
+        return _native.block_mean(block, factors)  # the integer rule below, compiled
     if block.dtype.kind == "f" and dtype.kind in "iub":  # smoothed (gaussian) integers
         return _cast(_block_sum(block, factors, np.dtype(np.float64)) / n, dtype)
     if np.issubdtype(dtype, np.integer) or dtype == np.bool_:

@@ -199,3 +199,46 @@ def test_resampling_needs_no_jit_compiler():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _block_mean_rule(block: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
+    """floor((2s + n) / 2n) of each block's exact sum (bool: at least half True)."""
+    view = block.astype(np.int64).reshape(
+        [v for n, f in zip(block.shape, factors, strict=True) for v in (n // f, f)])
+    s = view.sum(axis=tuple(range(1, 2 * block.ndim, 2)))
+    n = int(np.prod(factors))
+    if block.dtype == np.bool_:
+        return 2 * s >= n
+    return ((2 * s + n) // (2 * n)).astype(block.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "int32", "uint32",
+                                   "bool"])
+@pytest.mark.parametrize("factors", [(1, 2, 2), (2, 2, 2), (3, 1, 2), (1, 1, 1), (2, 3, 4)])
+def test_block_mean_is_the_exact_integer_rule(dtype, factors):
+    """Halves round up (also for negative sums), over each dtype's full range."""
+    rng = np.random.default_rng(5)
+    info = np.iinfo(dtype) if dtype != "bool" else None
+    lo, hi = (int(info.min), int(info.max)) if info else (0, 1)
+    x = rng.integers(lo, hi, size=(6, 12, 24), endpoint=True).astype(dtype)
+    got = _native.block_mean(x, factors)
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(got, _block_mean_rule(x, factors))
+    # a flipped (negative-stride) view with a leading t axis, and a 2-D image
+    y = np.stack([x, x[::-1]])[..., ::-1]
+    want = np.stack([_block_mean_rule(y[0], factors), _block_mean_rule(y[1], factors)])
+    np.testing.assert_array_equal(_native.block_mean(y, (1, *factors)), want)
+    np.testing.assert_array_equal(_native.block_mean(x[0], factors[1:]),
+                                  _block_mean_rule(x[0], factors[1:]))
+
+
+def test_block_mean_ties_round_half_up():
+    x = np.array([[[-3, -2, 1, 2, 5, 6, -1, 0]]], np.int16)  # pairs: -2.5, 1.5, 5.5, -0.5
+    np.testing.assert_array_equal(_native.block_mean(x, (1, 1, 2)), [[[-2, 2, 6, 0]]])
+    z = np.array([[[-3, -2, -1, 1, 0, 0, -1, -1, 1]]], np.int8)  # triples: -2, 1/3, -1/3
+    np.testing.assert_array_equal(_native.block_mean(z, (1, 1, 3)), [[[-2, 0, 0]]])
+
+
+def test_block_mean_refuses_other_dtypes():
+    with pytest.raises(TypeError, match="float32"):
+        _native.block_mean(np.zeros((2, 2, 2), np.float32), (1, 2, 2))
