@@ -192,6 +192,11 @@ def evict(paths: Sequence[str]) -> None:
             os.close(fd)
 
 
+CHILD_PYTHON = sys.executable
+"""Interpreter of the children (``--python``: e.g. an environment with only the core
+dependencies, to measure what a minimal install imports)."""
+
+
 def run_side(side: Side, params: dict[str, Any], timeout: float) -> Outcome:
     """Run one side once in a fresh subprocess and collect its report."""
     with tempfile.TemporaryDirectory(prefix="bench-", dir=params.get("work_root")) as tmp:
@@ -199,7 +204,7 @@ def run_side(side: Side, params: dict[str, Any], timeout: float) -> Outcome:
         out = Path(tmp) / "result.json"
         spec = Path(tmp) / "spec.json"
         spec.write_text(json.dumps({"func": side.func, "params": merged, "out": str(out)}))
-        cmd = [sys.executable, "-m", "benchmarks.child", str(spec)]
+        cmd = [CHILD_PYTHON, "-m", "benchmarks.child", str(spec)]
         root = Path(__file__).resolve().parent.parent
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}

@@ -15,7 +15,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import inputs
+from benchmarks import harness, inputs
 from benchmarks.cases import all_cases
 from benchmarks.harness import Case, Row, format_table, rows_for, run_case, select
 from benchmarks.machine import describe
@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="scratch folder for inputs and outputs (default .bench-cache)")
     p.add_argument("--slow-peers", action="store_true",
                    help="also run peers marked slow (minutes per repetition)")
+    p.add_argument("--python", metavar="PATH",
+                   help="interpreter for the measured children (default: this one), e.g. "
+                        "an environment with only the core dependencies and the peers")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("--write-readme", action="store_true",
                    help="replace the results section of benchmarks/README.md")
@@ -72,7 +75,7 @@ def prepare_children(cache: Path) -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = str(cache / "pycache")
     code = "\n".join(
         f"try:\n    import {m}\nexcept Exception:\n    pass" for m in PRELOAD)
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False,
+    subprocess.run([harness.CHILD_PYTHON, "-c", code], cwd=ROOT, check=False,
                    capture_output=True)
 
 
@@ -172,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
                               for p in c.peers) or "–"
             print(f"{c.name}  [vs {peers}]" + (f"  (not available: {reason})" if reason else ""))
         return 0
-    machine = describe()
+    if args.python:
+        harness.CHILD_PYTHON = str(args.python)
+    machine = describe(harness.CHILD_PYTHON)
     t0 = time.perf_counter()
     cache = args.cache.resolve()
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
