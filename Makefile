@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test install install-test lint docs pytest notebooks bench bench-quick fuzz clean
+.PHONY: demo test install install-test lint docs pytest notebooks bench bench-quick bench-core fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,13 @@ bench: install-test
 bench-quick: install-test
 	$(BIN)/python -m benchmarks --quick
 
+# resampling measured in a core install (no optional extras; SimpleITK for the peer)
+CORE := .venv-core
+bench-core: install-test
+	test -x $(CORE)/bin/python || $(PYTHON) -m venv $(CORE)
+	$(CORE)/bin/python -m pip install --quiet --upgrade pip uv
+	$(CORE)/bin/uv pip install --python $(CORE)/bin/python --quiet --compile-bytecode -e . SimpleITK
+	$(BIN)/python -m benchmarks --only 'resample to 1 mm*' --python $(CORE)/bin/python
+
 clean:
-	rm -rf $(VENV) build site .pytest_cache .ruff_cache $(OUT)
+	rm -rf $(VENV) $(CORE) build site .pytest_cache .ruff_cache $(OUT)
