@@ -31,6 +31,29 @@ namespace {
 // dtype codes shared with _kernels.py
 enum Code { I8 = 0, U8, I16, U16, I32, U32, I64, U64, F32, F64, BOOL };
 
+// The one switch over dtype codes: calls f with a value of the code's type; false for an
+// unknown code.
+template <typename F>
+bool visit(int code, F&& f) {
+    switch (code) {
+        case I8: f(int8_t{}); return true;
+        case U8: f(uint8_t{}); return true;
+        case I16: f(int16_t{}); return true;
+        case U16: f(uint16_t{}); return true;
+        case I32: f(int32_t{}); return true;
+        case U32: f(uint32_t{}); return true;
+        case I64: f(int64_t{}); return true;
+        case U64: f(uint64_t{}); return true;
+        case F32: f(float{}); return true;
+        case F64: f(double{}); return true;
+        case BOOL: f(bool{}); return true;
+        default: return false;
+    }
+}
+
+template <typename V>
+using type_of = std::remove_cv_t<std::remove_reference_t<V>>;
+
 struct Box {
     int64_t n[3];  // shape z, y, x
     int64_t s[3];  // strides z, y, x (elements)
@@ -93,20 +116,9 @@ SXR_CLONES void store_row(void* out, int64_t stride, const double* row, int64_t 
 using StoreFn = void (*)(void*, int64_t, const double*, int64_t);
 
 StoreFn store_for(int code) {
-    switch (code) {
-        case I8: return store_row<int8_t>;
-        case U8: return store_row<uint8_t>;
-        case I16: return store_row<int16_t>;
-        case U16: return store_row<uint16_t>;
-        case I32: return store_row<int32_t>;
-        case U32: return store_row<uint32_t>;
-        case I64: return store_row<int64_t>;
-        case U64: return store_row<uint64_t>;
-        case F32: return store_row<float>;
-        case F64: return store_row<double>;
-        case BOOL: return store_row<bool>;
-        default: return nullptr;
-    }
+    StoreFn fn = nullptr;
+    visit(code, [&](auto v) { fn = store_row<type_of<decltype(v)>>; });
+    return fn;
 }
 
 // Offset meaning "outside: fill" in a row of source offsets (offsets can be negative:
@@ -137,40 +149,11 @@ using GatherFn = void (*)(const void*, const int64_t*, int64_t, void*, int64_t, 
 
 template <typename Tin>
 GatherFn gather_for_out(int code) {
-    switch (code) {
-        case I8: return gather_row<Tin, int8_t>;
-        case U8: return gather_row<Tin, uint8_t>;
-        case I16: return gather_row<Tin, int16_t>;
-        case U16: return gather_row<Tin, uint16_t>;
-        case I32: return gather_row<Tin, int32_t>;
-        case U32: return gather_row<Tin, uint32_t>;
-        case I64: return gather_row<Tin, int64_t>;
-        case U64: return gather_row<Tin, uint64_t>;
-        case F32: return gather_row<Tin, float>;
-        case F64: return gather_row<Tin, double>;
-        case BOOL: return gather_row<Tin, bool>;
-        default: return nullptr;
-    }
+    GatherFn fn = nullptr;
+    visit(code, [&](auto v) { fn = gather_row<Tin, type_of<decltype(v)>>; });
+    return fn;
 }
 
-// Call f with a value of the input type's pointer (for template deduction).
-template <typename F>
-int dispatch_in(int code, F&& f) {
-    switch (code) {
-        case I8: f(static_cast<const int8_t*>(nullptr)); return 0;
-        case U8: f(static_cast<const uint8_t*>(nullptr)); return 0;
-        case I16: f(static_cast<const int16_t*>(nullptr)); return 0;
-        case U16: f(static_cast<const uint16_t*>(nullptr)); return 0;
-        case I32: f(static_cast<const int32_t*>(nullptr)); return 0;
-        case U32: f(static_cast<const uint32_t*>(nullptr)); return 0;
-        case I64: f(static_cast<const int64_t*>(nullptr)); return 0;
-        case U64: f(static_cast<const uint64_t*>(nullptr)); return 0;
-        case F32: f(static_cast<const float*>(nullptr)); return 0;
-        case F64: f(static_cast<const double*>(nullptr)); return 0;
-        case BOOL: f(static_cast<const uint8_t*>(nullptr)); return 0;
-        default: return -1;
-    }
-}
 
 // ------------------------------------------------------------------ point values
 template <typename T>
@@ -291,20 +274,11 @@ SXR_CLONES void block_mean(const T* p, const Box& b, T* o, const Box& ob, int64_
         }
 }
 
-template <typename T>
-int run_block_mean(const void* src, const Box& b, void* out, const Box& o, const int64_t* f) {
-    block_mean(static_cast<const T*>(src), b, static_cast<T*>(out), o, f[0], f[1], f[2]);
-    return 0;
-}
 
 int out_size(int code) {
-    switch (code) {
-        case I8: case U8: case BOOL: return 1;
-        case I16: case U16: return 2;
-        case I32: case U32: case F32: return 4;
-        case I64: case U64: case F64: return 8;
-        default: return 0;
-    }
+    int n = 0;
+    visit(code, [&](auto v) { n = int(sizeof(v)); });
+    return n;
 }
 
 // ------------------------------------------------------------------ affine mapping
@@ -532,10 +506,10 @@ int sxr_affine(const void* src, int tin, const int64_t* sshape, const int64_t* s
                const double* a, const double* lo, const double* hi, double fill, int order) {
     if (out_size(tout) == 0) return -1;
     const Box b = make_box(sshape, sstrides), o = make_box(oshape, ostrides);
-    return dispatch_in(tin, [&](auto tag) {
-        using T = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
+    return visit(tin, [&](auto v) {
+        using T = type_of<decltype(v)>;
         affine<T>(static_cast<const T*>(src), b, out, tout, o, a, lo, hi, fill, order);
-    });
+    }) ? 0 : -1;
 }
 
 // Resample a box through a mapping that scales each axis (tables per output axis).
@@ -549,11 +523,11 @@ int sxr_separable(const void* src, int tin, const int64_t* sshape, const int64_t
     if (osize == 0) return -1;
     const Box b = make_box(sshape, sstrides), o = make_box(oshape, ostrides);
     const Axis az{z0, z1, wz, iz}, ay{y0, y1, wy, iy}, ax{x0, x1, wx, ix};
-    return dispatch_in(tin, [&](auto tag) {
-        using T = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
+    return visit(tin, [&](auto v) {
+        using T = type_of<decltype(v)>;
         separable<T>(static_cast<const T*>(src), b, out, tout, osize, o, az, ay, ax, fill,
                      order);
-    });
+    }) ? 0 : -1;
 }
 
 // Block means of an integer (or bool) box into out (same dtype), factors f (z, y, x);
@@ -563,16 +537,16 @@ int sxr_block_mean(const void* src, int code, const int64_t* sshape, const int64
                    void* out, const int64_t* oshape, const int64_t* ostrides,
                    const int64_t* f) {
     const Box b = make_box(sshape, sstrides), o = make_box(oshape, ostrides);
-    switch (code) {
-        case I8: return run_block_mean<int8_t>(src, b, out, o, f);
-        case U8: return run_block_mean<uint8_t>(src, b, out, o, f);
-        case I16: return run_block_mean<int16_t>(src, b, out, o, f);
-        case U16: return run_block_mean<uint16_t>(src, b, out, o, f);
-        case I32: return run_block_mean<int32_t>(src, b, out, o, f);
-        case U32: return run_block_mean<uint32_t>(src, b, out, o, f);
-        case BOOL: return run_block_mean<bool>(src, b, out, o, f);
-        default: return -1;
-    }
+    int rc = -1;
+    visit(code, [&](auto v) {
+        using T = type_of<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && sizeof(T) <= 4) {
+            block_mean(static_cast<const T*>(src), b, static_cast<T*>(out), o, f[0], f[1],
+                       f[2]);
+            rc = 0;
+        }
+    });
+    return rc;
 }
 
 // Values at n continuous box indices pts (n x 3, z y x), as doubles (fill outside).
@@ -581,8 +555,8 @@ int sxr_points(const void* src, int tin, const int64_t* sshape, const int64_t* s
                const double* pts, int64_t n, double* out, const double* lo, const double* hi,
                double fill, int order) {
     const Box b = make_box(sshape, sstrides);
-    return dispatch_in(tin, [&](auto tag) {
-        using T = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
+    return visit(tin, [&](auto v) {
+        using T = type_of<decltype(v)>;
         const T* p = static_cast<const T*>(src);
         for (int64_t q = 0; q < n; ++q) {
             const double z = pts[3 * q], y = pts[3 * q + 1], x = pts[3 * q + 2];
@@ -595,7 +569,7 @@ int sxr_points(const void* src, int tin, const int64_t* sshape, const int64_t* s
             else
                 out[q] = label_vote(p, b, z, y, x);
         }
-    });
+    }) ? 0 : -1;
 }
 
 }  // extern "C"
