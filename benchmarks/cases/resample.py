@@ -83,21 +83,30 @@ def ours(p: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
-def sitk(p: dict[str, Any]) -> Callable[[], Any]:
+def _grid_1mm(img: Any) -> tuple[list[int], list[float], Any]:
+    """Size and origin of the 1 mm output grid of a SimpleITK image (spatial_xr's rule),
+    and the image centre."""
     import numpy as np
-    import SimpleITK as sitk
 
-    img = sitk.ReadImage(p["input_path"])
     size = np.array(img.GetSize())
     spacing = np.array(img.GetSpacing())
     direction = np.array(img.GetDirection()).reshape(3, 3)
     centre = _centre(img.GetOrigin(), spacing, size, direction)
     new_size = np.maximum(1, np.floor(size * spacing / 1.0 + 0.5)).astype(int)
     new_origin = centre - direction @ (1.0 * (new_size - 1) / 2)
+    return [int(v) for v in new_size], [float(v) for v in new_origin], centre
+
+
+def sitk(p: dict[str, Any]) -> Callable[[], Any]:
+    import numpy as np
+    import SimpleITK as sitk
+
+    img = sitk.ReadImage(p["input_path"])
+    new_size, new_origin, centre = _grid_1mm(img)
     f = sitk.ResampleImageFilter()
     f.SetOutputSpacing((1.0, 1.0, 1.0))
-    f.SetSize([int(v) for v in new_size])
-    f.SetOutputOrigin([float(v) for v in new_origin])
+    f.SetSize(new_size)
+    f.SetOutputOrigin(new_origin)
     f.SetOutputDirection(img.GetDirection())
     f.SetInterpolator(sitk.sitkLinear if p["interpolation"] == "linear"
                       else sitk.sitkNearestNeighbor)
@@ -153,7 +162,6 @@ def ours_file(p: dict[str, Any]) -> Callable[[], Any]:
 def sitk_file(p: dict[str, Any]) -> Callable[[], Any]:
     from pathlib import Path
 
-    import numpy as np
     import SimpleITK as sitk
 
     out = str(Path(p["out_dir"]) / "sitk_1mm.nii")
@@ -164,15 +172,9 @@ def sitk_file(p: dict[str, Any]) -> Callable[[], Any]:
 
     def run() -> Any:
         img = sitk.ReadImage(p["input_path"])
-        size = np.array(img.GetSize())
-        spacing = np.array(img.GetSpacing())
-        direction = np.array(img.GetDirection()).reshape(3, 3)
-        centre = _centre(img.GetOrigin(), spacing, size, direction)
-        new_size = np.maximum(1, np.floor(size * spacing / 1.0 + 0.5)).astype(int)
-        new_origin = centre - direction @ (1.0 * (new_size - 1) / 2)
-        res = sitk.Resample(img, [int(v) for v in new_size], sitk.Transform(), sitk.sitkLinear,
-                            [float(v) for v in new_origin], (1.0, 1.0, 1.0),
-                            img.GetDirection(), 0, img.GetPixelID())
+        new_size, new_origin, _ = _grid_1mm(img)
+        res = sitk.Resample(img, new_size, sitk.Transform(), sitk.sitkLinear, new_origin,
+                            (1.0, 1.0, 1.0), img.GetDirection(), 0, img.GetPixelID())
         sitk.WriteImage(res, out)
         return {"summary": _written_mean(out)}
 
