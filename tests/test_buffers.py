@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import os
 import pickle
 
 import nibabel as nib
@@ -48,3 +49,19 @@ def test_nifti_read_into_a_mapped_buffer_matches_nibabel(tmp_path, monkeypatch, 
     values = spatial_xr.open_image(path).values
     assert isinstance(_owner(values), mmap.mmap)
     np.testing.assert_array_equal(values, np.asarray(nib.load(path).dataobj).T)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
+def test_mapping_is_private_to_each_process(monkeypatch) -> None:
+    """A forked child writing into an inherited buffer changes its own copy only, as with
+    ordinary memory (a shared mapping would change the parent's values)."""
+    monkeypatch.setattr(buffers, "MAPPED_BYTES", 64)
+    arr = buffers.empty(4096, np.uint8)
+    arr[...] = 1
+    pid = os.fork()
+    if pid == 0:  # child
+        arr[...] = 2
+        os._exit(0 if int(arr.sum()) == 2 * 4096 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert int(arr.sum()) == 4096
