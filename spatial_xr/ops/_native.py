@@ -88,17 +88,21 @@ def _f64(a: Any) -> NDArray[np.float64]:
 
 
 def _run(call: Any, src: NDArray[Any], out: NDArray[Any], *args: Any) -> None:
-    """Run a resampling kernel from ``src`` into ``out``; an output dtype the kernels do
-    not write is filled through a float64 buffer."""
+    """Run a resampling kernel from ``src`` into ``out``. A non-native byte order is
+    written through a native buffer (integer clamping kept); a dtype the kernels do not
+    write (float16, complex) through a float64 one."""
     if any(n == 0 for n in out.shape):
         return
     src, tin = _source(src)
-    tout = _code(out.dtype)
-    dst = out if tout is not None else np.empty(out.shape, np.float64)
+    dst = out
+    if _code(out.dtype) is None:  # big-endian: native buffer, then swap; else float64
+        native = out.dtype.newbyteorder("=")
+        dst = np.empty(out.shape, native if _code(native) is not None else np.float64)
+    tout = _code(dst.dtype)
     sshape, sstrides = _shape_strides(src)
     oshape, ostrides = _shape_strides(dst)
-    rc = call(_ptr(src), tin, _ptr(sshape), _ptr(sstrides), _ptr(dst),
-              tout if tout is not None else _CODES["f8"], _ptr(oshape), _ptr(ostrides), *args)
+    rc = call(_ptr(src), tin, _ptr(sshape), _ptr(sstrides), _ptr(dst), tout, _ptr(oshape),
+              _ptr(ostrides), *args)
     if rc != 0:  # pragma: no cover - the codes above are the kernels' own
         raise TypeError(f"no interpolation kernel for {src.dtype} → {out.dtype}")
     if dst is not out:

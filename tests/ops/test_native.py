@@ -17,7 +17,7 @@ from spatial_xr.ops import _kernels, _native
 IN_DTYPES = ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
              "float32", "float64", "float16", ">i2", ">f8"]
 OUT_DTYPES = ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-              "float32", "float64", "bool", "float16"]
+              "float32", "float64", "bool", "float16", ">i2", ">f4"]
 
 
 def _reference(src: np.ndarray, a: np.ndarray, out_shape, lo, hi, fill: float,
@@ -242,3 +242,18 @@ def test_block_mean_ties_round_half_up():
 def test_block_mean_refuses_other_dtypes():
     with pytest.raises(TypeError, match="float32"):
         _native.block_mean(np.zeros((2, 2, 2), np.float32), (1, 2, 2))
+
+
+@pytest.mark.parametrize("out_dtype", [">i2", "<i2", ">u1"])
+def test_out_of_range_values_clamp_in_any_byte_order(out_dtype):
+    """Integer outputs clamp to their range (then truncate), big-endian ones too."""
+    src = np.array([[[-1e6, -2.7, 2.7, 1e6]]])
+    ident = np.hstack([np.eye(3), np.zeros((3, 1))])
+    hi = np.array([0.5, 0.5, 3.5])
+    for method in ("nearest", "linear"):
+        out = _kernels.resample_box(src, ident, (1, 1, 4), LO, hi, method, 0.0,
+                                    np.dtype(out_dtype))
+        info = np.iinfo(out_dtype)
+        want = np.array([[[info.min, max(-2, info.min), 2, info.max]]]).astype(out_dtype)
+        np.testing.assert_array_equal(out, want)
+        assert out.dtype == np.dtype(out_dtype)
