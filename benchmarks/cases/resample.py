@@ -66,8 +66,9 @@ def ours(p: dict[str, Any]) -> Callable[[], Any]:
     if p["oblique"]:
         transform = _rotation(_centre(g.origin_xyz, g.spacing_xyz, g.shape_xyz,
                                       g.direction_xyz))
-    # the first call compiles kernels (numba): make it, untimed, on a small crop around
-    # the centre (which the rotation keeps inside the image, so every kernel runs)
+    # the first call loads the compiled kernels and lazy imports: make it, untimed, on a
+    # small crop around the centre (which the rotation keeps inside the image, so every
+    # kernel runs)
     small = da.isel({d: slice(max(0, n // 2 - 8), n // 2 + 8) for d, n in da.sizes.items()})
     _ = small.spatial.resample(spacing=1.0, interpolation=p["interpolation"],
                                transform=transform).values
