@@ -9,6 +9,7 @@ input box its voxels read (with the interpolation margin) and on nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from collections.abc import Hashable, Mapping, Sequence
@@ -202,56 +203,40 @@ def _resample_into(
         resample_box(src, a_zyx, dst.shape, lo, hi, method, fill, out.dtype, out=dst)
 
 
-def _resampled(
-    box: NDArray[Any],
-    out_shape: tuple[int, ...],
-    a_zyx: NDArray[np.float64],
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    method: str,
-    fill: float,
-    dtype: np.dtype[Any],
-) -> NDArray[Any]:
-    """A new output block (lead..., *out_shape) resampled from an input box (lead...,
-    spatial)."""
-    nsp = len(out_shape)
-    out = np.empty((*box.shape[: box.ndim - nsp], *out_shape), dtype=dtype)
-    _resample_into(box, out, a_zyx, lo, hi, method, fill, nsp)
-    return out
+@dataclasses.dataclass(frozen=True, eq=False)
+class _BlockJob:
+    """What a task needs, besides its input box, to make one output block.
+
+    ``a_zyx``, ``lo`` and ``hi`` are in the coordinates of the block's input box (see
+    :func:`_block_plan`); ``out_shape`` is the block's spatial shape.
+    """
+
+    out_shape: tuple[int, ...]
+    a_zyx: NDArray[np.float64]
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
+    method: str
+    fill: float
+    dtype: np.dtype[Any]
+
+    def run(self, box: NDArray[Any]) -> NDArray[Any]:
+        """A new output block (lead..., *out_shape) from an input box (lead..., spatial)."""
+        nsp = len(self.out_shape)
+        out = np.empty((*box.shape[: box.ndim - nsp], *self.out_shape), dtype=self.dtype)
+        _resample_into(box, out, self.a_zyx, self.lo, self.hi, self.method, self.fill, nsp)
+        return out
 
 
-def _block_task(
-    arrays: list[NDArray[Any]],
-    pieces: list[Any],
-    box_shape: tuple[int, ...],
-    a_zyx: NDArray[np.float64],
-    out_shape: tuple[int, ...],
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    method: str,
-    fill: float,
-    dtype: np.dtype[Any],
-) -> NDArray[Any]:
-    """Resample one output block from the input chunks it reads."""
-    box = assemble(arrays, pieces, box_shape)
-    return _resampled(box, out_shape, a_zyx, lo, hi, method, fill, dtype)
+def _block_task(arrays: list[NDArray[Any]], pieces: list[Any], box_shape: tuple[int, ...],
+                job: _BlockJob) -> NDArray[Any]:
+    """Resample one output block from the input chunks its box intersects."""
+    return job.run(assemble(arrays, pieces, box_shape))
 
 
-def _source_task(
-    sources: list[Any],
-    slices: tuple[slice, ...],
-    a_zyx: NDArray[np.float64],
-    out_shape: tuple[int, ...],
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    method: str,
-    fill: float,
-    dtype: np.dtype[Any],
-    getter_kwargs: dict[str, Any],
-) -> NDArray[Any]:
+def _source_task(sources: list[Any], slices: tuple[slice, ...],
+                 getter_kwargs: dict[str, Any], job: _BlockJob) -> NDArray[Any]:
     """Resample one output block, reading its input box straight from the source array."""
-    box = read_box(sources[0], slices, getter_kwargs)
-    return _resampled(box, out_shape, a_zyx, lo, hi, method, fill, dtype)
+    return job.run(read_box(sources[0], slices, getter_kwargs))
 
 
 def _lift_zyx(mapping_xyz: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -464,16 +449,15 @@ def resample_dask(
                 layer[key] = (fill_block, (*lead_shape, *out_shape), fill, dtype)
                 continue
             b0, b1, a, lo, hi = plan
-            box_shape = tuple(int(v) for v in b1 - b0)
+            job = _BlockJob(out_shape, a, lo, hi, method, fill, dtype)
             if direct is not None:
                 slices = (*lead_slices, *(slice(int(b), int(e)) for b, e in zip(b0, b1,
                                                                             strict=True)))
-                layer[key] = (_source_task, [direct[0]], slices, a, out_shape, lo, hi,
-                              method, fill, dtype, direct[1])
+                layer[key] = (_source_task, [direct[0]], slices, direct[1], job)
                 continue
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)
-            layer[key] = (_block_task, list(keys), pieces, box_shape, a, out_shape, lo, hi,
-                          method, fill, dtype)
+            box_shape = tuple(int(v) for v in b1 - b0)
+            layer[key] = (_block_task, list(keys), pieces, box_shape, job)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
     return dask.array.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype))
 

@@ -18,7 +18,8 @@ from spatial_xr.ops.resample import resample
 
 
 def _tasks(arr: dsa.Array) -> dict:
-    """The resample layer's tasks: key → (func, input keys, pieces, box shape, ...)."""
+    """The resample layer's tasks: key → (func, input keys, pieces, box shape, job), or
+    (func, [source], slices, getter kwargs, job) when boxes are read from the source."""
     return dict(arr.dask.layers[arr.name])
 
 
@@ -86,7 +87,8 @@ def test_resample_reads_only_its_box_from_a_source_array():
     lock = __import__("threading").Lock()
     locked = resample(spatial_xr.from_array(dsa.from_array(src, chunks=8, lock=lock),
                                             spacing=1.0), spacing=0.5, chunks=16)
-    assert all(t[-1].get("lock") is lock for t in _tasks(locked.data).values())
+    # (func, [source], slices, getter kwargs, job): the source's lock reaches every read
+    assert all(t[3].get("lock") is lock for t in _tasks(locked.data).values())
     np.testing.assert_array_equal(locked.values, full)
 
 
