@@ -281,15 +281,21 @@ def test_default_chunks_are_whole_slices(long_series: tuple) -> None:
     assert db.chunksizes["z"][0] == 7
 
 
-def test_file_removed_after_open_raises_clearly(tmp_path: Path) -> None:
+def _truncate_a_slice_after_open_and_read(folder: Path, n_slices: int, victim: int) -> None:
+    """Open a series, cut the end off one slice file, then read: a FormatError naming
+    the truncation must reach the caller."""
     from spatial_xr.errors import FormatError
 
-    make_series(tmp_path / "s", np.zeros((3, 4, 5), np.int16))
-    da = open_dicom(tmp_path / "s")
-    victim = sorted((tmp_path / "s").iterdir())[0]
-    victim.write_bytes(victim.read_bytes()[:-10])
+    make_series(folder, np.ones((n_slices, 4, 5), np.int16))
+    da = open_dicom(folder)
+    path = sorted(folder.iterdir())[victim]
+    path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(FormatError, match="truncated"):
         da.values  # noqa: B018
+
+
+def test_file_removed_after_open_raises_clearly(tmp_path: Path) -> None:
+    _truncate_a_slice_after_open_and_read(tmp_path / "s", 3, 0)
     shutil.rmtree(tmp_path / "s")
 
 
@@ -346,7 +352,6 @@ def test_default_single_chunk_crop_decodes_only_its_files(
 def test_many_slices_read_on_threads_equal_serial_read(
     long_series: tuple, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from spatial_xr.errors import FormatError
     from spatial_xr.io.dicom import lazy
 
     folder, data = long_series
@@ -355,10 +360,5 @@ def test_many_slices_read_on_threads_equal_serial_read(
     np.testing.assert_array_equal(spatial_xr.open_image(folder).values, threaded)
     np.testing.assert_array_equal(threaded, data)
     monkeypatch.undo()
-    # an error in a worker thread reaches the caller
-    make_series(tmp_path / "s", np.ones((40, 4, 5), np.int16))
-    da = open_dicom(tmp_path / "s")
-    victim = sorted((tmp_path / "s").iterdir())[17]
-    victim.write_bytes(victim.read_bytes()[:-10])
-    with pytest.raises(FormatError, match="truncated"):
-        da.values  # noqa: B018
+    # an error in a worker thread (40 slices: read on threads) reaches the caller
+    _truncate_a_slice_after_open_and_read(tmp_path / "s", 40, 17)
