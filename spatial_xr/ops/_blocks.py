@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Piece", "assemble", "box_pieces", "direct_source", "read_box"]
+__all__ = ["Piece", "as_3d", "assemble", "box_pieces", "direct_source", "read_box"]
 
 Piece = tuple[tuple[slice, ...], tuple[slice, ...]]
 """(slices inside an input chunk, slices inside the assembled box)."""
@@ -128,3 +128,9 @@ def read_box(source: Any, slices: tuple[slice, ...], kwargs: dict[str, Any]) -> 
     from dask.array.core import getter
 
     return np.asarray(getter(source, slices, **kwargs))
+
+
+def as_3d(volume: NDArray[Any], nsp: int) -> NDArray[Any]:
+    """The spatial part of one leading index as the kernels take it: a 3-D view (a 2-D
+    image, ``nsp == 2``, gets a ``z`` axis of length 1)."""
+    return volume[np.newaxis] if nsp == 2 else volume

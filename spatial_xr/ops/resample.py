@@ -33,7 +33,7 @@ from spatial_xr.geometry.resampling import (
     index_mapping,
     source_box,
 )
-from spatial_xr.ops._blocks import assemble, box_pieces, direct_source, read_box
+from spatial_xr.ops._blocks import as_3d, assemble, box_pieces, direct_source, read_box
 from spatial_xr.ops._kernels import CUBIC_PREFILTER_MARGIN, METHODS, resample_box
 from spatial_xr.ops.fill import check_fill, fill_block
 
@@ -193,14 +193,10 @@ def _resample_into(
     nsp: int,
 ) -> None:
     """Resample an input box (lead..., spatial) into ``out`` (lead..., spatial)."""
-    lead = box.shape[: box.ndim - nsp]
-    for idx in np.ndindex(*lead):
-        src = box[idx]
-        dst = out[idx]
-        if nsp == 2:
-            src = src[np.newaxis]
-            dst = dst[np.newaxis]
-        resample_box(src, a_zyx, dst.shape, lo, hi, method, fill, out.dtype, out=dst)
+    for idx in np.ndindex(*box.shape[: box.ndim - nsp]):
+        dst = as_3d(out[idx], nsp)
+        resample_box(as_3d(box[idx], nsp), a_zyx, dst.shape, lo, hi, method, fill, out.dtype,
+                     out=dst)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -338,11 +334,8 @@ def _resample_slabs(
 
     def job(idx: tuple[int, ...], b: int, e: int) -> Any:
         def run() -> None:
-            src = arr[idx]
-            dst = out[idx]
-            if nsp == 2:
-                src = src[np.newaxis]
-                dst = dst[np.newaxis]
+            src = as_3d(arr[idx], nsp)
+            dst = as_3d(out[idx], nsp)
             dst = dst[b:e] if axis == 0 else dst[:, b:e]
             a = a_full.copy()
             a[:, 3] += a_full[:, axis] * b

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.coords import grid_of
 from spatial_xr.errors import ParameterError
-from spatial_xr.ops._blocks import assemble, box_pieces
+from spatial_xr.ops._blocks import as_3d, assemble, box_pieces
 from spatial_xr.ops._kernels import sample_box
 from spatial_xr.ops.fill import check_fill, fill_block
 from spatial_xr.ops.resample import check_interpolation, margin
@@ -38,10 +38,7 @@ def _sample_task(
     lead = box.shape[: box.ndim - nsp]
     out = np.empty((*lead, index_zyx.shape[0]), dtype=dtype)
     for idx in np.ndindex(*lead):
-        src = box[idx]
-        if nsp == 2:
-            src = src[np.newaxis]
-        out[idx] = sample_box(src, index_zyx, lo, hi, method, fill, dtype)
+        out[idx] = sample_box(as_3d(box[idx], nsp), index_zyx, lo, hi, method, fill, dtype)
     return out
 
 
