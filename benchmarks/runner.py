@@ -60,7 +60,7 @@ def unavailable(case: Case) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-PRELOAD = ("spatial_xr", "spatial_xr.io.nifti", "nibabel", "SimpleITK", "pydicom", "zarr",
+PRELOAD = ("spatial_xr", "spatial_xr.io.nifti.read", "nibabel", "SimpleITK", "pydicom", "zarr",
            "ngff_zarr", "dask.array", "dask.distributed", "scipy.ndimage", "xarray", "isal")
 
 

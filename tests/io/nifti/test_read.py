@@ -15,7 +15,7 @@ import pytest
 import SimpleITK as sitk
 
 import spatial_xr
-import spatial_xr.io.nifti as nifti_mod
+import spatial_xr.io.nifti.read as nifti_mod
 from spatial_xr.errors import FormatError, GeometryError, OverwriteError, SpatialXRWarning
 from spatial_xr.geometry import code_to_direction, lps_ras_flip
 from spatial_xr.testing import random_direction
