@@ -24,9 +24,11 @@ install: $(BIN)/python
 # writes runs live (tests/io/omezarr/test_read.py).
 MSI := multiscale-spatial-image==2.1.0 spatial-image==1.2.3 xarray-dataclass==3.0.0
 
+# tests/plugins/toyformat: a third-party format package whose entry point the registry tests load
 install-test: $(BIN)/python
 	$(UV_INSTALL) -e ".[all,test,docs]"
 	$(UV_INSTALL) --no-deps $(MSI)
+	$(UV_INSTALL) --no-deps -e tests/plugins/toyformat
 
 demo: install
 	$(BIN)/spatial-xr demo $(OUT)

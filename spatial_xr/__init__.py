@@ -10,7 +10,7 @@ from spatial_xr import tree_accessor as _tree_accessor  # noqa: F401  (DataTree 
 from spatial_xr.coords import assign_grid, from_array, grid_of
 from spatial_xr.errors import SpatialXRError, SpatialXRWarning
 from spatial_xr.geometry import Grid
-from spatial_xr.io.api import open_image
+from spatial_xr.io.api import open_image, write_image
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     from spatial_xr.convert import from_itk, from_itk_xarray, from_nibabel, from_sitk
@@ -62,4 +62,5 @@ __all__ = [
     "open_image",
     "open_multiscale",
     "open_omezarr",
+    "write_image",
 ]

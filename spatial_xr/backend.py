@@ -24,76 +24,24 @@ from xarray.backends import BackendEntrypoint
 
 __all__ = ["SpatialBackendEntrypoint", "can_open"]
 
-_DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+def can_open(path: str | os.PathLike[str] | list[str]) -> bool:
+    """Whether the format registry recognises ``path`` (see :mod:`spatial_xr.io.formats`):
+    the same test ``open_image`` applies, without checking that the path exists."""
+    from spatial_xr.io.formats import recognise
+
+    return recognise(path) is not None
 
 
-def _is_dicom_file(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
-def _is_dicom_folder(path: str, probe: int = 8) -> bool:
-    """Whether a folder holds DICOM files (checks the ``DICM`` preamble of a few files)."""
-    try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
-    except OSError:
-        return False
-    checked = 0
-    for entry in entries:
-        if entry.name.upper() == "DICOMDIR":
-            return True
-        if entry.is_file():
-            if _is_dicom_file(entry.path):
-                return True
-            checked += 1
-            if checked >= probe:
-                break
-    # DICOMDIR-style trees keep files in subfolders
-    for entry in entries:
-        if entry.is_dir() and not entry.name.startswith("."):
-            return _is_dicom_folder(entry.path, probe=probe)
-    return False
-
-
-def _is_ome_zarr(path: str) -> bool:
-    name = path.rstrip("/\\").lower()
-    if name.endswith(".ome.zarr"):
-        return True
-    if name.endswith(".zarr") and os.path.isdir(path):
-        for meta in ("zarr.json", ".zattrs"):
-            try:
-                with open(os.path.join(path, meta), encoding="utf-8") as f:
-                    if '"multiscales"' in f.read(1 << 20):
-                        return True
-            except OSError:
-                continue
-    return False
-
-
-def can_open(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` looks like an image spatial_xr opens: ``.nii``/``.nii.gz``,
-    ``.ome.zarr`` (or a ``.zarr`` with OME multiscales), a DICOM file or a folder of
-    DICOM files."""
-    spath = os.fspath(path)
-    lower = spath.lower()
-    if lower.endswith((".nii", ".nii.gz")) or _is_ome_zarr(spath):
-        return True
-    if "://" in spath:
-        return False
-    if os.path.isdir(spath):
-        return _is_dicom_folder(spath)
-    return lower.endswith(_DICOM_SUFFIXES) or (os.path.isfile(spath) and _is_dicom_file(spath))
-
-
-def _path_of(filename_or_obj: Any) -> str:
+def _path_of(filename_or_obj: Any) -> str | list[str]:
     if isinstance(filename_or_obj, str | os.PathLike):
         return os.fspath(filename_or_obj)
-    raise TypeError(
-        f"the 'spatial' engine opens paths (str or os.PathLike), not "
+    if isinstance(filename_or_obj, list | tuple) and all(
+            isinstance(p, str | os.PathLike) for p in filename_or_obj):
+        return [os.fspath(p) for p in filename_or_obj]  # a list of DICOM files
+    from spatial_xr.errors import ParameterError
+
+    raise ParameterError(
+        f"the 'spatial' engine opens paths (str or os.PathLike) or a list of them, not "
         f"{type(filename_or_obj).__name__}; pass the file or folder name"
     )
 
@@ -175,11 +123,10 @@ class SpatialBackendEntrypoint(BackendEntrypoint):
         return _drop(ds, drop_variables)
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """True for ``.nii``, ``.nii.gz``, ``.ome.zarr`` and DICOM files or folders."""
-        try:
-            return can_open(_path_of(filename_or_obj))
-        except TypeError:
-            return False
+        """True for every path the format registry recognises (``spatial-xr formats``)."""
+        from spatial_xr.io.formats import recognise
+
+        return recognise(filename_or_obj) is not None
 
     def open_datatree(  # type: ignore[override]
         self,
@@ -188,11 +135,12 @@ class SpatialBackendEntrypoint(BackendEntrypoint):
         drop_variables: str | Iterable[str] | None = None,
         reader_kwargs: dict[str, Any] | None = None,
     ) -> xr.DataTree:
-        """Open an OME-Zarr pyramid as a DataTree (nodes ``scale0``, ``scale1``, …)."""
-        from spatial_xr.io.omezarr import open_multiscale
+        """Open a pyramid (OME-Zarr, or any format with a multiscale reader) as a DataTree
+        (nodes ``scale0``, ``scale1``, …)."""
+        from spatial_xr.io.formats import find_format
 
         path = _path_of(filename_or_obj)
-        tree = open_multiscale(path, **(reader_kwargs or {}))
+        tree = find_format(path).open_multiscale(path, **(reader_kwargs or {}))
         if drop_variables is not None:
             tree = tree.map_over_datasets(lambda ds: _drop(ds, drop_variables))
         return tree

@@ -165,27 +165,27 @@ def to_napari_multiscale(
 
 # ---------------------------------------------------------------------- reader plugin
 def _open_layers(path: str) -> list[LayerData]:
-    import spatial_xr
-    from spatial_xr.backend import _is_ome_zarr
+    from spatial_xr.io.formats import find_format
 
-    if _is_ome_zarr(path):
-        tree = spatial_xr.open_multiscale(path)
-        data, kwargs = to_napari_multiscale(tree, name=os.path.basename(path.rstrip("/")))
+    fmt = find_format(path)
+    name = os.path.basename(path.rstrip("/"))
+    if fmt.multiscale_reader is not None:
+        data, kwargs = to_napari_multiscale(fmt.open_multiscale(path), name=name)
         return [(data, kwargs, "image")]
-    da = spatial_xr.open_image(path)
-    data, kwargs = to_napari(da, name=os.path.basename(path.rstrip("/")))
+    data, kwargs = to_napari(fmt.open(path), name=name)
     return [(data, kwargs, "image")]
 
 
 def napari_get_reader(path: str | list[str]) -> Callable[[Any], list[LayerData]] | None:
-    """napari reader hook: a reader for NIfTI files, DICOM folders and OME-Zarr stores.
+    """napari reader hook: a reader for every path the format registry recognises
+    (``spatial-xr formats``); pyramids become one multiscale layer.
 
     Returns ``None`` (so napari tries other plugins) for anything else.
     """
-    from spatial_xr.backend import can_open
+    from spatial_xr.io.formats import recognise
 
     paths = [path] if isinstance(path, str | os.PathLike) else list(path)
-    if not paths or not all(can_open(os.fspath(p)) for p in paths):
+    if not paths or not all(recognise(os.fspath(p)) is not None for p in paths):
         return None
 
     def reader(p: Any) -> list[LayerData]:

@@ -13,7 +13,7 @@ import xarray as xr
 
 import spatial_xr
 from spatial_xr.backend import SpatialBackendEntrypoint, can_open
-from spatial_xr.errors import PathNotFoundError
+from spatial_xr.errors import ParameterError, PathNotFoundError
 
 ENGINE = SpatialBackendEntrypoint
 
@@ -101,7 +101,7 @@ def test_missing_path_raises_specific_error(tmp_path: Path):
 
 
 def test_non_path_input_is_rejected():
-    with pytest.raises(TypeError, match="paths"):
+    with pytest.raises(ParameterError, match="paths"):
         ENGINE().open_dataset(b"bytes")
 
 

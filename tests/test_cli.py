@@ -92,4 +92,4 @@ def test_convert_to_ome_zarr_and_info_lists_levels(tmp_path: Path,
     assert "overwrite" in capsys.readouterr().err
     assert main(["info", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "OME-Zarr" in text and "levels" in text and "scale1" in text
+    assert "omezarr" in text and "levels" in text and "scale1" in text

@@ -32,10 +32,10 @@ def accessor_has(*names: str) -> str | None:
 
 
 def reader_registered(name: str) -> str | None:
-    """None if ``open_image`` has a reader called ``name``."""
-    from spatial_xr.io import api
+    """None if the format registry has a format called ``name``."""
+    from spatial_xr.io.formats import formats
 
-    names = [r[0] for r in getattr(api, "_READERS", [])]
+    names = [f.name for f in formats()]
     return None if name in names else f"no {name} reader registered in open_image"
 
 

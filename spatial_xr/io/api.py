@@ -1,94 +1,46 @@
-"""``open_image``: one entry point that dispatches on the path's format."""
+"""``open_image`` and ``write_image``: one entry point each, dispatched by the format
+registry (:mod:`spatial_xr.io.formats`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from spatial_xr.errors import PathNotFoundError, UnsupportedFormatError
-from spatial_xr.io.zarr_path import is_omezarr_path
+from spatial_xr.io.formats import Format, find_format, format_named
 
-__all__ = ["open_image", "register_reader"]
-
-Reader = Callable[..., xr.DataArray]
-_READERS: list[tuple[str, Callable[[str], bool], Callable[[], Reader]]] = []
-
-
-def register_reader(
-    name: str, can_open: Callable[[str], bool], load: Callable[[], Reader]
-) -> None:
-    """Register a format: ``can_open(path)`` decides, ``load()`` returns the reader function
-    (imported on first use). Earlier registrations win."""
-    _READERS.append((name, can_open, load))
-
-
-def _nifti() -> Reader:
-    from spatial_xr.io.nifti import open_nifti
-
-    return open_nifti
-
-
-def _is_nifti(path: str) -> bool:
-    from spatial_xr.io.nifti import is_nifti_path
-
-    return is_nifti_path(path)
-
-
-register_reader("nifti", _is_nifti, _nifti)
-
-
-def _omezarr() -> Reader:
-    from spatial_xr.io.omezarr.read import open_omezarr
-
-    return open_omezarr
-
-
-register_reader("omezarr", is_omezarr_path, _omezarr)
-
-
-def _dicom() -> Reader:
-    from spatial_xr.io.dicom import open_dicom
-
-    return open_dicom
-
-
-def _is_dicom(path: str) -> bool:
-    from spatial_xr.io.dicom.detect import is_dicom
-
-    return is_dicom(path)
-
-
-register_reader("dicom", _is_dicom, _dicom)
-
-
-def _is_remote(path: str) -> bool:
-    return "://" in path
+__all__ = ["open_image", "write_image"]
 
 
 def open_image(
-    path: str | os.PathLike[str],
+    path: Any,
     *,
     orientation: str | None = None,
     chunks: Any = None,
+    format: str | None = None,
     **kwargs: Any,
 ) -> xr.DataArray:
     """Open an image lazily (reading headers only) as a DataArray with geometry.
 
     Parameters
     ----------
-    path : str, path-like, fsspec mapper or zarr store
-        A ``.nii``/``.nii.gz`` file, a DICOM file or folder, or an OME-Zarr store (a
-        ``.zarr``/``.ome.zarr`` folder, a URL such as ``s3://…``, or a mapper/store object).
+    path : str, path-like, list of paths, fsspec mapper or zarr store
+        A ``.nii``/``.nii.gz`` file, a DICOM file or folder (or a list of DICOM files,
+        opened as exactly those files), an OME-Zarr store (a folder, a URL such as
+        ``s3://…/x.ome.zarr``, or a mapper/store object), or any format a plugin adds
+        (``spatial-xr formats`` lists them).
     orientation : str, optional
         Reorder the axes lazily to this orientation code (e.g. ``"RAS"``); the file's own
         storage order is kept by default.
     chunks : optional
         dask chunks (dict by dim name, or per dim); each reader documents its default.
+    format : str, optional
+        Skip recognition and use this format (a name from ``spatial-xr formats``).
     **kwargs
-        Format-specific options (e.g. ``apply_scaling=``, ``affine=`` for NIfTI).
+        Format-specific options (e.g. ``apply_scaling=``, ``affine=`` for NIfTI,
+        ``series_uid=`` for DICOM, ``spacing=`` for OME-Zarr).
 
     Returns
     -------
@@ -100,21 +52,57 @@ def open_image(
     PathNotFoundError
         The path does not exist.
     UnsupportedFormatError
-        No reader recognises the path.
+        No format recognises the path; the message lists the installed formats.
     """
-    if not isinstance(path, str | os.PathLike):  # an fsspec mapper or a zarr store object
-        da = _omezarr()(path, chunks=chunks, **kwargs)
-        return da if orientation is None else da.spatial.reorient(orientation)
-    spath = os.fspath(path)
-    if not _is_remote(spath) and not os.path.exists(spath):
-        raise PathNotFoundError(f"no such file or folder: {spath!r}")
-    for _name, can_open, load in _READERS:
-        if can_open(spath):
-            da = load()(spath, chunks=chunks, **kwargs)
-            if orientation is not None:
-                da = da.spatial.reorient(orientation)
-            return da
+    fmt = find_format(path, format=format)
+    da = fmt.open(path, chunks=chunks, **kwargs)
+    if orientation is not None:
+        da = da.spatial.reorient(orientation)
+    return da
+
+
+def _format_for_destination(path: Any, format: str | None) -> Format:
+    if format is not None:
+        return format_named(format)
+    from spatial_xr.errors import UnsupportedFormatError
+    from spatial_xr.io.formats import formats
+
+    name = os.path.basename(os.fspath(path).rstrip("/\\")).lower()
+    for fmt in formats():
+        if fmt.writer is not None and name.endswith(tuple(fmt.extensions)):
+            return fmt
+    writable = [f"{f.name} ({', '.join(f.extensions)})" for f in formats() if f.writer]
     raise UnsupportedFormatError(
-        f"cannot tell the format of {spath!r}; spatial_xr opens .nii/.nii.gz files and "
-        f".zarr/.ome.zarr stores (readers: {', '.join(n for n, _, _ in _READERS)})"
+        f"cannot tell which format to write {os.fspath(path)!r} in from its name; name it "
+        f"with one of these extensions or pass format='NAME': {'; '.join(writable)}"
     )
+
+
+def write_image(
+    da: xr.DataArray, path: str | os.PathLike[str], *, format: str | None = None,
+    overwrite: bool = False, **kwargs: Any,
+) -> Path:
+    """Write an image in the format its destination's name says (``.nii.gz``,
+    ``.ome.zarr``, …) or the one ``format=`` names.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Image with geometry.
+    path : str or path-like
+        Destination file or folder (DICOM series: a folder, with ``format="dicom"``).
+    format : str, optional
+        A writable format's name.
+    overwrite : bool
+        Replace an existing destination (writers refuse otherwise).
+    **kwargs
+        Options of the format's writer.
+
+    Returns
+    -------
+    pathlib.Path
+        The written destination.
+    """
+    fmt = _format_for_destination(path, format)
+    fmt.write(da, path, overwrite=overwrite, **kwargs)
+    return Path(path)

@@ -138,10 +138,10 @@ CASES = [
          r"no DICOM image found"),  # a file with no rows holds no image: skipped
     Case("rescale_slope_nan", series(mutate=set_tags(RescaleSlope="nan")), FormatError,
          r"RescaleSlope/RescaleIntercept \(nan"),
-    Case("empty_folder", _folder_of({}), FormatError, r"no DICOM image found"),
+    Case("empty_folder", _folder_of({}), UnsupportedFormatError, r"folder .* is empty"),
     Case("folder_of_junk", _folder_of({"a.dcm": b"", "b.dcm": os.urandom(400),
                                        "notes.txt": b"hello"}),
-         FormatError, r"no DICOM image found"),
+         UnsupportedFormatError, r"holds no DICOM files"),
     Case("zero_byte_file", _single_file(b""), UnsupportedFormatError,
          r"cannot tell the format"),
     Case("dicm_marker_then_garbage",

@@ -25,6 +25,7 @@ from spatial_xr.errors import (
     RemoteAccessError,
 )
 from spatial_xr.io.chunking import chunks_by_name
+from spatial_xr.io.omezarr.detect import is_omezarr_path
 from spatial_xr.io.omezarr.metadata import (
     LENGTH_UNITS,
     MultiscaleMeta,
@@ -35,7 +36,6 @@ from spatial_xr.io.omezarr.metadata import (
 )
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store
 from spatial_xr.io.validate import CheckedReads
-from spatial_xr.io.zarr_path import is_omezarr_path
 
 __all__ = ["is_omezarr_path", "open_multiscale", "open_omezarr", "select_level"]
 

@@ -1,0 +1,465 @@
+"""The format registry: one place that decides which reader opens a path.
+
+``open_image``, the xarray engine (``engine="spatial"``), the napari reader and the command
+line all ask :func:`find_format`, so they agree on every path. Each format is one
+:class:`Format` value that declares
+
+- its **name** and a one-line description;
+- how it is **recognised**: file-name extensions, magic bytes at fixed offsets, and
+  optionally a ``sniff`` function for what those cannot decide (a DICOM file without a
+  preamble, an OME-Zarr folder);
+- its **reader** (``open``), optional **multiscale reader** (pyramids as DataTree) and
+  optional **writer**, each given as ``"module:function"`` so that nothing is imported until
+  a format is used;
+- its **capabilities**: whether it reads partially (only the slabs, frames or chunks a
+  computation touches) or must decode everything, and whether it opens remote URLs.
+
+Recognition never reads more than :data:`HEAD_BYTES` bytes of a file, and never lists more
+than :data:`FOLDER_PROBE` entries of a folder, so an unknown 1 GiB file fails at once.
+
+Third-party packages add formats through the entry-point group ``spatial_xr.formats``: each
+entry point names a :class:`Format` (or a callable returning one or a list of them)::
+
+    [project.entry-points."spatial_xr.formats"]
+    myformat = "my_package.spatial:FORMAT"
+
+Formats are tried in order of ``priority`` (higher first), then built-ins before plugins;
+the first whose test accepts the path opens it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+from spatial_xr.errors import (
+    ParameterError,
+    PathNotFoundError,
+    SpatialXRWarning,
+    UnsupportedFormatError,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FOLDER_PROBE",
+    "HEAD_BYTES",
+    "Format",
+    "Probe",
+    "capability_table",
+    "find_format",
+    "format_named",
+    "formats",
+    "recognise",
+    "register_format",
+]
+
+ENTRY_POINT_GROUP = "spatial_xr.formats"
+HEAD_BYTES = 4096
+"""Most bytes of a file read to recognise its format."""
+FOLDER_PROBE = 64
+"""Most entries of a folder looked at to recognise its format."""
+
+Kind = Literal["file", "folder", "list", "store", "remote", "other"]
+
+
+class Probe:
+    """What recognition may look at, read at most once: the path's kind, a bounded
+    prefix of a file, and the first names of a folder.
+
+    Parameters
+    ----------
+    source : str, path-like, list of paths, or a store object
+        What the caller passed to ``open_image``.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.kind: Kind
+        self.path = ""
+        if isinstance(source, str | os.PathLike):
+            self.path = os.fspath(source)
+            if "://" in self.path:
+                self.kind = "remote"
+            elif os.path.isdir(self.path):
+                self.kind = "folder"
+            else:
+                self.kind = "file"
+        elif isinstance(source, list | tuple):
+            self.kind = "list"
+        elif isinstance(source, Mapping) or type(source).__module__.split(".")[0] in (
+                "zarr", "fsspec"):
+            self.kind = "store"  # a zarr store or an fsspec mapper
+        else:
+            self.kind = "other"
+
+    @cached_property
+    def exists(self) -> bool:
+        """Whether a local path exists (True for URLs, lists and stores)."""
+        return self.kind not in ("file", "folder") or os.path.exists(self.path)
+
+    @property
+    def name(self) -> str:
+        """The lower-case last component of the path (``""`` for lists and stores)."""
+        return os.path.basename(self.path.rstrip("/\\")).lower()
+
+    def has_extension(self, extensions: Sequence[str]) -> bool:
+        """Whether the name ends with one of ``extensions`` (lower case, with the dot)."""
+        return bool(self.path) and self.name.endswith(tuple(extensions))
+
+    @cached_property
+    def head(self) -> bytes:
+        """The first :data:`HEAD_BYTES` bytes of a local file (``b""`` otherwise)."""
+        if self.kind != "file":
+            return b""
+        try:
+            with open(self.path, "rb") as f:
+                return f.read(HEAD_BYTES)
+        except OSError:
+            return b""
+
+    @cached_property
+    def entries(self) -> list[os.DirEntry[str]]:
+        """Up to :data:`FOLDER_PROBE` entries of a local folder, in name order of those
+        listed (hidden names left out)."""
+        if self.kind != "folder":
+            return []
+        out: list[os.DirEntry[str]] = []
+        try:
+            with os.scandir(self.path) as it:
+                for entry in it:
+                    if not entry.name.startswith("."):
+                        out.append(entry)
+                    if len(out) >= FOLDER_PROBE:
+                        break
+        except OSError:
+            return []
+        return sorted(out, key=lambda e: e.name)
+
+    def has_member(self, name: str) -> bool:
+        """Whether a local folder holds a file or folder called ``name`` (hidden ones too)."""
+        return self.kind == "folder" and os.path.exists(os.path.join(self.path, name))
+
+    def is_empty_folder(self) -> bool:
+        """Whether a local folder holds nothing but hidden entries."""
+        return self.kind == "folder" and not self.entries
+
+
+def _resolve(ref: str | Callable[..., Any] | None) -> Callable[..., Any] | None:
+    if ref is None or callable(ref):
+        return ref
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One image format: how to recognise it, read it, write it, and what it can do.
+
+    Parameters
+    ----------
+    name : str
+        Short unique name (``"nifti"``), used by ``open_image(..., format=name)``.
+    description : str
+        One line for ``spatial-xr formats``.
+    reader : str or callable
+        ``"module:function"`` (imported on first use) or a function
+        ``reader(path, *, chunks=None, **options) -> xarray.DataArray``.
+    extensions : tuple of str
+        Lower-case name endings with the dot (``(".nii", ".nii.gz")``).
+    magic : tuple of (int, bytes)
+        Byte strings at offsets in the first :data:`HEAD_BYTES` bytes of a file.
+    sniff : str or callable, optional
+        ``sniff(probe) -> bool`` deciding on its own (extensions and magic are then only
+        documentation); use it for what fixed bytes cannot decide.
+    writer : str or callable, optional
+        ``writer(da, path, *, overwrite=False, **options)``.
+    multiscale_reader : str or callable, optional
+        ``reader(path, **options) -> xarray.DataTree`` for pyramids.
+    partial_reads : bool
+        True when a computation reads only the slabs, frames or chunks it touches; False
+        when every chunk request must decode the whole file (say so in ``notes``).
+    remote : bool
+        Opens URLs (``s3://``, ``https://``, …) and store objects.
+    accepts_lists : bool
+        ``open_image([file, file, …])`` opens exactly those files as one image.
+    priority : int
+        Higher is tried first; built-in last-resort sniffers use negative values.
+    notes : str
+        What a user should know about laziness or limits.
+    origin : str
+        ``"spatial_xr"`` for built-ins, the distribution name for plugins.
+    """
+
+    name: str
+    description: str
+    reader: str | Callable[..., Any]
+    extensions: tuple[str, ...] = ()
+    magic: tuple[tuple[int, bytes], ...] = ()
+    sniff: str | Callable[[Probe], bool] | None = None
+    writer: str | Callable[..., Any] | None = None
+    multiscale_reader: str | Callable[..., Any] | None = None
+    partial_reads: bool = True
+    remote: bool = False
+    accepts_lists: bool = False
+    priority: int = 0
+    notes: str = ""
+    origin: str = field(default="spatial_xr", compare=False)
+
+    def can_open(self, probe: Probe) -> bool:
+        """Whether this format recognises what ``probe`` describes."""
+        if probe.kind == "list":
+            return self.accepts_lists
+        if probe.kind == "other":
+            return False
+        if probe.kind in ("store", "remote") and not self.remote:
+            return False
+        if not probe.exists:  # a path that does not exist yet is known by its name
+            return probe.has_extension(self.extensions)
+        sniff = _resolve(self.sniff)
+        if sniff is not None:
+            return bool(sniff(probe))
+        if probe.kind == "store":
+            return False
+        if self.magic and probe.kind == "file":
+            head = probe.head
+            if any(head[o:o + len(m)] == m for o, m in self.magic):
+                return True
+        return probe.has_extension(self.extensions)
+
+    def open(self, source: Any, **options: Any) -> Any:
+        """Open ``source`` lazily with this format's reader."""
+        reader = _resolve(self.reader)
+        assert reader is not None
+        return reader(source, **options)
+
+    def open_multiscale(self, source: Any, **options: Any) -> Any:
+        """Open ``source`` as a pyramid DataTree (formats with a multiscale reader)."""
+        reader = _resolve(self.multiscale_reader)
+        if reader is None:
+            raise UnsupportedFormatError(
+                f"{self.name} files hold one resolution; open them with open_image, or "
+                "build a pyramid with da.spatial.pyramid()"
+            )
+        return reader(source, **options)
+
+    def write(self, da: Any, destination: Any, **options: Any) -> Any:
+        """Write ``da`` with this format's writer."""
+        writer = _resolve(self.writer)
+        if writer is None:
+            raise UnsupportedFormatError(
+                f"spatial_xr reads {self.name} but does not write it; writable formats: "
+                f"{', '.join(f.name for f in formats() if f.writer is not None)}"
+            )
+        return writer(da, destination, **options)
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        """The format's capabilities as a JSON-able dict."""
+        return {
+            "read": True,
+            "write": self.writer is not None,
+            "partial_reads": self.partial_reads,
+            "multiscale": self.multiscale_reader is not None,
+            "remote": self.remote,
+            "lists": self.accepts_lists,
+        }
+
+
+_BUILTIN: list[Format] = []
+_PLUGINS: list[Format] | None = None
+
+
+def register_format(fmt: Format) -> Format:
+    """Add a format to the registry (replacing one of the same name); returns it."""
+    if not isinstance(fmt, Format):
+        raise ParameterError(
+            f"register_format takes a spatial_xr.io.formats.Format, not {type(fmt).__name__}"
+        )
+    target = _BUILTIN if fmt.origin == "spatial_xr" else _plugins()
+    target[:] = [f for f in target if f.name != fmt.name]
+    target.append(fmt)
+    return fmt
+
+
+def _plugins() -> list[Format]:
+    global _PLUGINS
+    if _PLUGINS is None:
+        _PLUGINS = []
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                value = ep.load()
+                items = value() if callable(value) and not isinstance(value, Format) else value
+                items = items if isinstance(items, list | tuple) else [items]
+                dist = ep.dist.name if ep.dist is not None else ep.value
+                for item in items:
+                    if not isinstance(item, Format):
+                        raise TypeError(f"{item!r} is not a spatial_xr.io.formats.Format")
+                    _PLUGINS.append(
+                        Format(**{**item.__dict__, "origin": dist})
+                        if item.origin == "spatial_xr" else item
+                    )
+            except Exception as exc:  # a broken plugin must not break every open
+                warnings.warn(
+                    f"the spatial_xr format plugin {ep.name!r} ({ep.value}) failed to load "
+                    f"and is ignored: {type(exc).__name__}: {exc}; fix or uninstall it",
+                    SpatialXRWarning,
+                    stacklevel=2,
+                )
+    return _PLUGINS
+
+
+def formats() -> list[Format]:
+    """Every registered format, in the order they are tried."""
+    ordered = [*_BUILTIN, *_plugins()]
+    return sorted(ordered, key=lambda f: -f.priority)  # stable: ties keep registration order
+
+
+def format_named(name: str) -> Format:
+    """The registered format called ``name``."""
+    for fmt in formats():
+        if fmt.name == name:
+            return fmt
+    raise UnsupportedFormatError(
+        f"no format called {name!r}; installed formats: {', '.join(f.name for f in formats())}"
+    )
+
+
+def _unsupported(probe: Probe) -> UnsupportedFormatError:
+    from spatial_xr.io.omezarr.detect import is_zarr_folder
+
+    known = formats()
+    listing = "; ".join(
+        f"{f.name} ({', '.join(f.extensions) or 'by content'})" for f in known
+    )
+    what = repr(probe.path)
+    if probe.kind == "folder" and (probe.name.endswith(".zarr") or is_zarr_folder(probe.path)):
+        hint = ("it is a Zarr store with no OME-NGFF 'multiscales' metadata (open plain Zarr "
+                "with xarray.open_zarr)" if is_zarr_folder(probe.path) else
+                "it holds no Zarr group (no zarr.json, .zattrs or .zgroup)")
+    elif probe.kind == "folder" and probe.is_empty_folder():
+        return UnsupportedFormatError(
+            f"the folder {what} is empty; point open_image at a folder of DICOM files, an "
+            f"OME-Zarr store or an image file. Formats: {listing}"
+        )
+    elif probe.kind == "folder":
+        hint = ("it holds no DICOM files (none of its first files has a DICOM header) and "
+                "no OME-Zarr metadata (zarr.json/.zattrs with 'multiscales')")
+    elif probe.kind == "remote":
+        remote = [f.name for f in known if f.remote]
+        hint = f"remote URLs open for {', '.join(remote)} (name the store, e.g. …/x.ome.zarr)"
+    elif probe.kind == "store":
+        hint = "store objects open as OME-Zarr only; this one has no OME metadata"
+    elif probe.kind == "other":
+        hint = (f"a {type(probe.source).__name__} is not a path, a list of paths, a zarr "
+                "store or an fsspec mapper")
+    else:
+        hint = (f"neither its name nor its first {HEAD_BYTES} bytes match a known format "
+                "(not a DICOM file: no 'DICM' marker and no DICOM tags at the start)")
+    return UnsupportedFormatError(
+        f"cannot tell the format of {what}: {hint}. Formats: {listing}; pass "
+        "format='NAME' to choose one"
+    )
+
+
+def find_format(source: Any, *, format: str | None = None) -> Format:
+    """The format that opens ``source``.
+
+    Parameters
+    ----------
+    source : str, path-like, list of paths, or a store object
+        A file, folder, URL, list of files or zarr store/mapper.
+    format : str, optional
+        A format name to use without recognition.
+
+    Returns
+    -------
+    Format
+
+    Raises
+    ------
+    PathNotFoundError
+        A local path that does not exist.
+    UnsupportedFormatError
+        No format recognises ``source``.
+    """
+    if format is not None:
+        return format_named(format)
+    probe = Probe(source)
+    if probe.kind == "list":
+        bad = [p for p in source if not isinstance(p, str | os.PathLike)]
+        if bad or not source:
+            raise ParameterError(
+                "a list passed to open_image must hold file paths (str or path-like); got "
+                f"{[type(p).__name__ for p in bad] or 'an empty list'}"
+            )
+    if probe.kind in ("file", "folder") and not os.path.exists(probe.path):
+        raise PathNotFoundError(f"no such file or folder: {probe.path!r}")
+    for fmt in formats():
+        if fmt.can_open(probe):
+            return fmt
+    raise _unsupported(probe)
+
+
+def recognise(source: Any) -> Format | None:
+    """The format that recognises ``source``, or None; never raises and never checks that
+    a local path exists (what xarray's ``guess_can_open`` and napari's reader hook need)."""
+    try:
+        probe = Probe(source)
+        if probe.kind == "list" and not all(isinstance(p, str | os.PathLike) for p in source):
+            return None
+        return next((f for f in formats() if f.can_open(probe)), None)
+    except Exception:
+        return None
+
+
+def capability_table() -> list[dict[str, Any]]:
+    """One row per format: name, extensions, capabilities, origin and notes."""
+    return [
+        {"name": f.name, "extensions": " ".join(f.extensions) or "(by content)",
+         **f.capabilities, "origin": f.origin, "description": f.description, "notes": f.notes}
+        for f in formats()
+    ]
+
+
+# ---------------------------------------------------------------------- built-in formats
+register_format(Format(
+    name="nifti",
+    description="NIfTI-1 / NIfTI-2 single files",
+    reader="spatial_xr.io.nifti:open_nifti",
+    writer="spatial_xr.io.nifti:write_nifti",
+    extensions=(".nii", ".nii.gz"),
+    magic=((344, b"n+1\x00"), (4, b"n+2\x00")),
+    notes=".nii reads only the bytes of the slabs a chunk needs; .nii.gz inflates from the "
+          "start of the file up to the slab",
+))
+register_format(Format(
+    name="omezarr",
+    description="OME-Zarr (OME-NGFF 0.4 on Zarr v2, 0.5 on Zarr v3), local or remote",
+    reader="spatial_xr.io.omezarr.read:open_omezarr",
+    multiscale_reader="spatial_xr.io.omezarr.read:open_multiscale",
+    writer="spatial_xr.io.omezarr.write:to_ome_zarr",
+    extensions=(".ome.zarr", ".zarr"),
+    sniff="spatial_xr.io.omezarr.detect:sniff_omezarr",
+    remote=True,
+    notes="reads only the chunks a computation touches; pyramids open as DataTree",
+))
+register_format(Format(
+    name="dicom",
+    description="DICOM series (a folder, one file, multi-frame/enhanced, or a list of files)",
+    reader="spatial_xr.io.dicom.series:open_dicom",
+    writer="spatial_xr.io.dicom.write:write_dicom_series",
+    extensions=(".dcm", ".dicom", ".ima"),
+    magic=((128, b"DICM"),),
+    sniff="spatial_xr.io.dicom.detect:sniff_dicom",
+    accepts_lists=True,
+    priority=-10,  # recognises folders and preamble-less files by content: tried last
+    notes="reads only the files (or frames) a computation touches; compressed transfer "
+          "syntaxes decode per frame",
+))
