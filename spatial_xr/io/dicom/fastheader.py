@@ -17,7 +17,7 @@ from typing import Any
 
 from pydicom.datadict import dictionary_keyword, dictionary_VR, keyword_for_tag, tag_for_keyword
 
-__all__ = ["MiniDataset", "read_fast"]
+__all__ = ["MiniDataset", "parse_file_meta", "read_fast"]
 
 _LONG_VRS = {b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV",
              b"SV", b"UV"}
@@ -206,28 +206,53 @@ def read_fast(path: str, wanted: Iterable[int]) -> tuple[MiniDataset, int] | Non
     return None
 
 
-def _parse(buf: bytes, want: set[int]) -> tuple[MiniDataset, int] | None:
+def parse_file_meta(buf: bytes) -> tuple[str, int] | None:
+    """Transfer syntax and end of the file meta information of a Part 10 file.
+
+    Parameters
+    ----------
+    buf : bytes
+        The start of the file (preamble, ``DICM`` and the whole meta group).
+
+    Returns
+    -------
+    (str, int) or None
+        The TransferSyntaxUID and the byte offset of the first dataset element; ``None``
+        without a ``DICM`` marker, without a transfer syntax, or when the meta group does
+        not end inside ``buf``.
+    """
+    if len(buf) < 144 or buf[128:132] != b"DICM":
+        return None
     pos = 132
     ts = None
     n = len(buf)
-    while pos + 8 <= n:  # file meta: always explicit VR little endian
-        group, elem = struct.unpack_from("<HH", buf, pos)
-        if group != 0x0002:
-            break
-        vr = buf[pos + 4 : pos + 6]
-        if vr in _LONG_VRS:
-            (length,) = struct.unpack_from("<I", buf, pos + 8)
-            start = pos + 12
+    try:
+        while pos + 8 <= n:  # file meta: always explicit VR little endian
+            group, elem = struct.unpack_from("<HH", buf, pos)
+            if group != 0x0002:
+                break
+            vr = buf[pos + 4 : pos + 6]
+            if vr in _LONG_VRS:
+                (length,) = struct.unpack_from("<I", buf, pos + 8)
+                start = pos + 12
+            else:
+                (length,) = struct.unpack_from("<H", buf, pos + 6)
+                start = pos + 8
+            if elem == 0x0010:
+                ts = buf[start : start + length].decode("latin-1").rstrip("\x00 ")
+            pos = start + length
         else:
-            (length,) = struct.unpack_from("<H", buf, pos + 6)
-            start = pos + 8
-        if elem == 0x0010:
-            ts = buf[start : start + length].decode("latin-1").rstrip("\x00 ")
-        pos = start + length
-    else:
-        raise _Fallback
-    if ts is None:
+            return None
+    except struct.error:
         return None
+    return None if ts is None else (ts, pos)
+
+
+def _parse(buf: bytes, want: set[int]) -> tuple[MiniDataset, int] | None:
+    meta = parse_file_meta(buf)
+    if meta is None:
+        raise _Fallback
+    ts, pos = meta
     if ts == _IMPLICIT_LE:
         explicit = False
     elif ts.startswith("1.2.840.10008.1.2.") and ts not in (

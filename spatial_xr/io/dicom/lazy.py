@@ -145,8 +145,14 @@ def _read_native(
 def _read_pydicom(path: str, frame: int, transfer_syntax: str) -> np.ndarray:
     import pydicom.pixels
 
+    from spatial_xr.io.dicom.deflate import DEFLATED
+
     try:
-        arr = pydicom.pixels.pixel_array(path, index=frame if frame >= 0 else None)
+        if transfer_syntax == DEFLATED:  # byte offsets in the file mean nothing: inflate it
+            src: Any = pydicom.dcmread(path)
+        else:
+            src = path
+        arr = pydicom.pixels.pixel_array(src, index=frame if frame >= 0 else None)
     except Exception as exc:
         try:
             decoder = pydicom.pixels.get_decoder(transfer_syntax)
