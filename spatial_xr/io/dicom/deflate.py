@@ -28,7 +28,8 @@ DEFLATED = str(pydicom.uid.DeflatedExplicitVRLittleEndian)
 _IN_STEP = 16384  # compressed bytes read per step
 _OUT_STEP = 65536  # most inflated bytes produced per step
 _KEEP = 65536  # inflated bytes kept behind the read position (pydicom rewinds a few bytes)
-_META_READ = 65536  # the file meta information is far smaller than this
+_META_READ = 4096  # the file meta information is usually a few hundred bytes
+_META_READ_MOST = 65536
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 
 
@@ -129,6 +130,9 @@ def read_deflated(f: IO[bytes], tags: Sequence[int]) -> tuple[Dataset, bool] | N
     """
     f.seek(0)
     meta = parse_file_meta(f.read(_META_READ))
+    if meta is None:  # a meta group longer than usual: one more try with more bytes
+        f.seek(0)
+        meta = parse_file_meta(f.read(_META_READ_MOST))
     if meta is None or meta[0] != DEFLATED:
         return None
     ts, start = meta
