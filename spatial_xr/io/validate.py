@@ -143,7 +143,7 @@ def check_dicom_frame(frame: Any) -> None:
         )
     if frame.pixel_offset >= 0:  # uncompressed pixel data: its size is known exactly
         per_frame = declared_nbytes((frame.rows, frame.cols, max(1, frame.samples)), 1)
-        nbytes = per_frame * max(1, frame.n_frames) * frame.bits_allocated // 8
+        nbytes = -(-per_frame * max(1, frame.n_frames) * frame.bits_allocated // 8)  # ceil
         require_data_fits(
             path, frame.pixel_offset + 8, nbytes, compressed=False,
             what="pixel data (Rows × Columns × SamplesPerPixel × NumberOfFrames × "

@@ -58,7 +58,10 @@ def enhanced_frames(ds: Dataset, base: FrameHeader) -> list[FrameHeader]:
     shared = ds.get("SharedFunctionalGroupsSequence")
     shared_item = shared[0] if shared else None
     out: list[FrameHeader] = []
-    for i, per in enumerate(ds.PerFrameFunctionalGroupsSequence):
+    # NumberOfFrames says how many frames the pixel data holds (pydicom and GDCM read that
+    # many); surplus functional-group items describe no pixels
+    per_frame = list(ds.PerFrameFunctionalGroupsSequence)[: max(1, base.n_frames)]
+    for i, per in enumerate(per_frame):
         groups = [per, shared_item]
         pos = _item(groups, "PlanePositionSequence")
         ori = _item(groups, "PlaneOrientationSequence")

@@ -189,8 +189,8 @@ def read_dataset(path: str) -> tuple[Dataset, int] | None:
     -------
     (pydicom.Dataset, int) or None
         The dataset and the byte offset of its pixel data element (-1 when it cannot be read
-        directly), or ``None`` when the file is not a DICOM image (not DICOM, a DICOMDIR, or
-        an object without pixel data).
+        directly: compressed, big endian or deflated), or ``None`` when the file is not a
+        DICOM image (not DICOM, a DICOMDIR, or an object without pixel data).
     """
     from spatial_xr.io.dicom.fastheader import read_fast
 
@@ -200,8 +200,17 @@ def read_dataset(path: str) -> tuple[Dataset, int] | None:
         if "Rows" not in mini or "Columns" not in mini:
             return None
         return mini, offset  # type: ignore[return-value]
+    from spatial_xr.io.dicom.deflate import read_deflated
+
     try:
         with open(path, "rb") as f:
+            deflated = read_deflated(f, HEADER_TAGS)
+            if deflated is not None:  # offsets in the file mean nothing: decode via pydicom
+                ds, has_pixels = deflated
+                if not has_pixels or "DirectoryRecordSequence" in ds:
+                    return None
+                return (ds, -1) if "Rows" in ds and "Columns" in ds else None
+            f.seek(0)
             try:
                 ds = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=HEADER_TAGS)
             except InvalidDicomError:

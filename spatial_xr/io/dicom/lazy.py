@@ -109,24 +109,57 @@ def _read_direct(obj: Any, out: np.ndarray, todo: list[tuple[int, int, int, int]
     return [item for f in futures for item in f.result()]
 
 
+def _pixel_element(f: Any, path: str, offset: int) -> tuple[int, int | None]:
+    """Start of the value of the pixel data element at ``offset`` and its length (None
+    when undefined)."""
+    f.seek(offset)
+    head = f.read(12)
+    if len(head) < 8 or head[:4] != b"\xe0\x7f\x10\x00":
+        raise FormatError(
+            f"{path!r} changed since it was opened: no pixel data at byte {offset}; "
+            "open the series again"
+        )
+    if head[4:6] in (b"OB", b"OW", b"UN"):
+        length, start = int.from_bytes(head[8:12], "little"), offset + 12
+    else:
+        length, start = int.from_bytes(head[4:8], "little"), offset + 8
+    return start, (None if length == 0xFFFFFFFF else length)
+
+
+def _truncated(path: str, size: int, start: int, length: int | None) -> FormatError:
+    declared = "" if length is None else f" of the {length} bytes its pixel data element declares"
+    return FormatError(
+        f"{path!r} is truncated: it ends at byte {size}, before the end{declared} (from byte "
+        f"{start}); the file is incomplete — re-copy or re-download it"
+    )
+
+
+def _check_extent(f: Any, path: str, start: int, length: int | None, end: int,
+                  frame: int) -> None:
+    """Raise unless the first ``end`` bytes of the pixel data value are in the element and
+    in the file. "Truncated" is said only when the file really ends before the element."""
+    size = os.fstat(f.fileno()).st_size
+    if size < start + end and (length is None or size < start + length):
+        raise _truncated(path, size, start, length)
+    if length is not None and length < end:
+        raise FormatError(
+            f"{path!r}: frame {frame} needs the first {end} bytes of the pixel data, but its "
+            f"pixel data element holds {length} bytes; Rows, Columns, SamplesPerPixel, "
+            "BitsAllocated or NumberOfFrames in the header disagree with the pixel data — the "
+            "file is corrupt, re-export it"
+        )
+
+
 def _read_native(
     path: str, offset: int, frame: int, rows: int, cols: int, dtype: np.dtype[Any],
     out: np.ndarray | None = None,
 ) -> np.ndarray:
+    k = max(frame, 0)
+    nbytes = rows * cols * dtype.itemsize
     with open(path, "rb") as f:
-        f.seek(offset)
-        head = f.read(12)
-        if len(head) < 8 or head[:4] != b"\xe0\x7f\x10\x00":
-            raise FormatError(
-                f"{path!r} changed since it was opened: no pixel data at byte {offset}; "
-                "open the series again"
-            )
-        if head[4:6] in (b"OB", b"OW", b"UN"):
-            length, start = int.from_bytes(head[8:12], "little"), offset + 12
-        else:
-            length, start = int.from_bytes(head[4:8], "little"), offset + 8
-        nbytes = rows * cols * dtype.itemsize
-        f.seek(start + max(frame, 0) * nbytes)
+        start, length = _pixel_element(f, path, offset)
+        _check_extent(f, path, start, length, (k + 1) * nbytes, k)
+        f.seek(start + k * nbytes)
         if out is not None:
             got = f.readinto(memoryview(out).cast("B"))
             arr = out
@@ -134,19 +167,49 @@ def _read_native(
             buf = f.read(nbytes)
             got = len(buf)
             arr = np.frombuffer(buf, dtype=dtype.newbyteorder("<")).reshape(rows, cols)
-    if got < nbytes or (length != 0xFFFFFFFF and length < (max(frame, 0) + 1) * nbytes):
-        raise FormatError(
-            f"{path!r} is truncated: frame {max(frame, 0)} needs {nbytes} bytes of pixel data; "
-            "re-export or re-copy the file"
-        )
+        if got < nbytes:  # shortened while being read
+            raise _truncated(path, os.fstat(f.fileno()).st_size, start, length)
     return arr
+
+
+def _read_bits(path: str, offset: int, frame: int, rows: int, cols: int,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """One frame of 1-bit (``BitsAllocated`` 1) pixel data as uint8 0/1.
+
+    Bits are packed little-endian (bit 0 of a byte is the first pixel, as
+    ``pydicom.pixels.unpack_bits``), and frame ``k`` starts at bit ``k·rows·cols``, which
+    need not be a byte boundary.
+    """
+    k = max(frame, 0)
+    n = rows * cols
+    first = k * n  # bit offset of the frame
+    lo, hi = first // 8, -(-(first + n) // 8)  # bytes holding its bits
+    with open(path, "rb") as f:
+        start, length = _pixel_element(f, path, offset)
+        _check_extent(f, path, start, length, hi, k)
+        f.seek(start + lo)
+        buf = f.read(hi - lo)
+        if len(buf) < hi - lo:  # shortened while being read
+            raise _truncated(path, os.fstat(f.fileno()).st_size, start, length)
+    bits = np.unpackbits(np.frombuffer(buf, np.uint8), bitorder="little")
+    values = bits[first - 8 * lo : first - 8 * lo + n].reshape(rows, cols)
+    if out is None:
+        return values
+    np.copyto(out, values, casting="unsafe")
+    return out
 
 
 def _read_pydicom(path: str, frame: int, transfer_syntax: str) -> np.ndarray:
     import pydicom.pixels
 
+    from spatial_xr.io.dicom.deflate import DEFLATED
+
     try:
-        arr = pydicom.pixels.pixel_array(path, index=frame if frame >= 0 else None)
+        if transfer_syntax == DEFLATED:  # byte offsets in the file mean nothing: inflate it
+            src: Any = pydicom.dcmread(path)
+        else:
+            src = path
+        arr = pydicom.pixels.pixel_array(src, index=frame if frame >= 0 else None)
     except Exception as exc:
         try:
             decoder = pydicom.pixels.get_decoder(transfer_syntax)
@@ -161,8 +224,9 @@ def _read_pydicom(path: str, frame: int, transfer_syntax: str) -> np.ndarray:
                 "'spatial-xr[dicom-codecs]'"
             ) from exc
         raise FormatError(
-            f"could not decode the pixel data of {path!r} ({type(exc).__name__}: {exc}); the "
-            "file is truncated or corrupt"
+            f"pydicom could not decode the pixel data of {path!r} ({type(exc).__name__}: "
+            f"{exc}); the pixel data is incomplete or corrupt, or encoded in a way pydicom "
+            "does not support — check the file with another DICOM reader"
         ) from exc
     if arr.dtype.byteorder not in ("=", "|"):
         arr = arr.astype(arr.dtype.newbyteorder("="))
@@ -180,6 +244,7 @@ def read_frame(
     bits_stored: int,
     samples: int,
     out: np.ndarray | None = None,
+    bits_allocated: int = 0,
 ) -> np.ndarray:
     """Stored values of one frame of one file (the only place that reads pixel data).
 
@@ -200,11 +265,16 @@ def read_frame(
     out : ndarray, optional
         C-contiguous (rows, cols) buffer of ``dtype`` (little endian) to read an
         uncompressed frame into (ignored when the frame needs pydicom).
+    bits_allocated : int
+        ``BitsAllocated``; 1 means packed bits (read as uint8 0/1, ``dtype`` uint8). 0:
+        ``dtype.itemsize × 8``.
 
     Returns
     -------
     ndarray, shape (rows, cols) or (rows, cols, samples)
     """
+    if offset >= 0 and samples == 1 and bits_allocated == 1:
+        return _read_bits(path, offset, frame, rows, cols, out)
     if offset >= 0 and samples == 1 and dtype.itemsize in (1, 2, 4):
         arr = _read_native(path, offset, frame, rows, cols, dtype, out)
         shift = dtype.itemsize * 8 - bits_stored
@@ -226,6 +296,7 @@ def decode_source(
     bits_stored: int = 16,
     samples: int = 1,
     cache: dict[Any, np.ndarray] | None = None,
+    bits_allocated: int = 0,
 ) -> np.ndarray:
     """Stored values of one slice (one frame, or one tile of a mosaic).
 
@@ -238,6 +309,8 @@ def decode_source(
     cache : dict, optional
         Frames already read during this request, keyed by (path, frame); a
         ``("need", path)`` entry counts the frames the request wants from each file.
+    bits_allocated : int
+        See :func:`read_frame`.
     """
     path, frame, tile, msize, offset, ts = source
     m = max(msize, 1)
@@ -254,7 +327,7 @@ def decode_source(
     if img is None:
         img = read_frame(path, frame, offset if dtype is not None else -1, ts, rows * m,
                          cols * m, dtype if dtype is not None else np.dtype("u2"), bits_stored,
-                         samples)
+                         samples, bits_allocated=bits_allocated)
         if cache is not None:
             cache[key] = img
     if tile >= 0:
@@ -287,6 +360,8 @@ class DicomSliceArray:
         Output dtype.
     has_t : bool
         Keep the ``t`` axis (False: shape ``(z, y, x[, c])``, ``table`` must have one row).
+    bits_allocated : int
+        ``BitsAllocated`` (1: packed bits); 0: ``stored_dtype.itemsize × 8``.
     """
 
     def __init__(
@@ -302,8 +377,10 @@ class DicomSliceArray:
         intercepts: np.ndarray | None,
         dtype: np.dtype[Any],
         has_t: bool = True,
+        bits_allocated: int = 0,
     ) -> None:
         self.sources = list(sources)
+        self.bits_allocated = bits_allocated
         self.table = np.asarray(table, np.intp)
         self.rows, self.cols, self.samples = rows, cols, samples
         self.stored_dtype = np.dtype(stored_dtype)
@@ -330,7 +407,7 @@ class DicomSliceArray:
         out = self.dtype
         if sd == out and slope == 1.0 and inter == 0.0:
             read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
-                       out=dest)
+                       out=dest, bits_allocated=self.bits_allocated)
             return True
         if out.kind in "iu" and sd.itemsize == out.itemsize:
             raw = dest.view(sd)  # read in place, rescale in place
@@ -339,7 +416,7 @@ class DicomSliceArray:
             if raw is None:
                 raw = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
         read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
-                   out=raw)
+                   out=raw, bits_allocated=self.bits_allocated)
         if out.kind == "f":
             np.add(np.multiply(raw, slope, dtype=np.float64), inter, out=dest,
                    casting="unsafe")
@@ -360,7 +437,8 @@ class DicomSliceArray:
                      ) -> np.ndarray:
         """Output values of the slice at (t, z), shape (rows, cols[, samples])."""
         raw = decode_source(self.sources[self.table[t, z]], self.rows, self.cols,
-                            self.stored_dtype, self.bits_stored, self.samples, cache)
+                            self.stored_dtype, self.bits_stored, self.samples, cache,
+                            self.bits_allocated)
         if self.slopes is None:
             return raw.astype(self.dtype, copy=False)
         slope, inter = float(self.slopes[t, z]), float(self.intercepts[t, z])  # type: ignore[index]

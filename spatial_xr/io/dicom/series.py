@@ -289,7 +289,8 @@ def _to_dataarray(lay: Layout, where: str, *, chunks: Any, apply_rescale: bool,
         inters = np.array([[lay.frames[i].intercept for i in row] for row in lay.table])
     has_t = lay.t_tag is not None
     lazy: Any = DicomSliceArray(sources, lay.table, f0.rows, f0.cols, f0.samples,
-                                f0.stored_dtype, f0.bits_stored, slopes, inters, dtype, has_t)
+                                f0.stored_dtype, f0.bits_stored, slopes, inters, dtype, has_t,
+                                f0.bits_allocated)
     if lay.plan is not None:
         lazy = ResampledSliceArray(lazy, lay.plan, fill_value)
     names = (("t",) if has_t else ()) + ("z", "y", "x") + (("c",) if f0.samples > 1 else ())

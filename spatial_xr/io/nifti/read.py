@@ -12,6 +12,11 @@ or ``affine="sform"`` choose explicitly. NIfTI's RAS world is converted to LPS.
 
 **Dims.** NIfTI's ``i, j, k`` are the dims ``x, y, z``; the 4th dim is ``t`` and the 5th
 ``c``. The DataArray's dims are ``(t, c, z, y, x)`` minus the ones the file lacks.
+
+**Colour.** An RGB24 or RGBA32 file (``datatype`` 128 or 2304: 3 or 4 interleaved uint8
+samples per voxel) opens as uint8 with a ``c`` dim of size 3 or 4, placed as for RGB
+DICOM (``(t, c, z, y, x)``), and ``attrs["photometric_interpretation"]`` ``"RGB"`` or
+``"RGBA"``; reads stay lazy and partial.
 """
 
 from __future__ import annotations
@@ -53,13 +58,29 @@ from spatial_xr.io.validate import (
     require_data_fits,
 )
 
-__all__ = ["SPACE_UNITS", "TIME_UNITS", "NiftiArray", "is_nifti_path", "open_nifti"]
+__all__ = ["COLOR_DTYPES", "SPACE_UNITS", "TIME_UNITS", "NiftiArray", "color_kind", "is_nifti_path",
+           "open_nifti"]
 
 SPACE_UNITS = {"mm": "millimeter", "micron": "micrometer", "meter": "meter"}
 """NIfTI ``xyzt_units`` space names → UDUNITS-2 names of the coords' ``units``."""
 TIME_UNITS = {"sec": "second", "msec": "millisecond", "usec": "microsecond"}
 """NIfTI ``xyzt_units`` time names → UDUNITS-2 names of the ``t`` coord's ``units``."""
 AffineChoice = Literal["best", "sform", "qform"]
+
+COLOR_DTYPES = {
+    "RGB": np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")]),
+    "RGBA": np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1"), ("A", "u1")]),
+}
+"""NIfTI's colour datatypes (RGB24 = 128, RGBA32 = 2304) as nibabel's structured dtypes,
+keyed by the ``photometric_interpretation`` attribute spatial_xr gives them."""
+
+
+def color_kind(dtype: np.dtype[Any]) -> str | None:
+    """``"RGB"`` or ``"RGBA"`` for NIfTI's colour dtypes, else None."""
+    for kind, dt in COLOR_DTYPES.items():
+        if np.dtype(dtype) == dt:
+            return kind
+    return None
 
 
 def is_nifti_path(path: str | os.PathLike[str]) -> bool:
@@ -460,6 +481,12 @@ def open_nifti(
         raise FormatError(f"{path!r} declares a non-positive data shape {shape_f}")
     shape_f = shape_f + (1,) * (3 - len(shape_f)) if len(shape_f) < 3 else shape_f
     raw_dtype = np.dtype(hdr.get_data_dtype())
+    color = color_kind(raw_dtype)
+    if color is not None and len(shape_f) > 4:
+        raise DimensionError(
+            f"{path!r} is {color} with a 5th data dim of {shape_f[4]}; spatial_xr gives the "
+            f"{color} samples the c dim, so it reads colour files of up to 4 dims (x, y, z, t)"
+        )
     offset = int(img.dataobj.offset)
     header_end = int(hdr.single_vox_offset) + int(hdr.extensions.get_sizeondisk())
     if offset < header_end:
@@ -477,7 +504,11 @@ def open_nifti(
         raise FormatError(f"{path!r} has non-finite scl_slope/scl_inter ({slope}, {inter})")
     identity = slope == 1.0 and inter == 0.0
     attrs: dict[str, Any] = {"source_format": type(hdr).__name__.replace("Header", "")}
-    if apply_scaling and not identity:
+    if color is not None:  # scaling does not apply to colour samples (as nibabel)
+        out_dtype = raw_dtype = np.dtype(np.uint8)
+        use_slope, use_inter = 1.0, 0.0
+        attrs["photometric_interpretation"] = color
+    elif apply_scaling and not identity:
         out_dtype = np.dtype(np.float64 if raw_dtype.itemsize == 8 and raw_dtype.kind == "f"
                              else np.float32)
         use_slope, use_inter = slope, inter
@@ -494,9 +525,15 @@ def open_nifti(
         raise GeometryError(f"{path!r}: {_affine_source(hdr, affine)}: {exc}") from exc
     grid = Grid(shape_f[:3], spacing, origin, direction)
 
-    lazy = NiftiArray(path, shape_f, raw_dtype, offset, use_slope, use_inter, out_dtype)
-    names = ("x", "y", "z", "t", "c")[: len(shape_f)][::-1]
-    c_chunks = _resolve_chunks(chunks, names, lazy.shape, shape_f, out_dtype.itemsize, gz)
+    samples = len(color) if color is not None else 0
+    if samples:  # interleaved samples: a fastest-varying axis of uint8, named c
+        lazy = NiftiArray(path, (samples, *shape_f), raw_dtype, offset, 1.0, 0.0, out_dtype)
+        names = ("c", "x", "y", "z", "t")[: len(shape_f) + 1][::-1]
+    else:
+        lazy = NiftiArray(path, shape_f, raw_dtype, offset, use_slope, use_inter, out_dtype)
+        names = ("x", "y", "z", "t", "c")[: len(shape_f)][::-1]
+    c_chunks = _resolve_chunks(chunks, names, lazy.shape, shape_f,
+                               max(1, samples) * out_dtype.itemsize, gz, samples)
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, use_slope, use_inter,
                                str(out_dtype))
@@ -506,8 +543,8 @@ def open_nifti(
         meta=np.empty((0,) * lazy.ndim, out_dtype)))
     units_x, units_t = hdr.get_xyzt_units()
     da = xr.DataArray(data, dims=names, name="image", attrs=attrs)
-    if "t" in names and "c" in names:
-        da = da.transpose("t", "c", "z", "y", "x")
+    if "c" in names:
+        da = da.transpose(*[d for d in ("t", "c", "z", "y", "x") if d in names])
     da = assign_grid(da, grid)
     for d in ("z", "y", "x"):
         da.coords[d].attrs["units"] = SPACE_UNITS.get(units_x, "millimeter")
@@ -527,8 +564,13 @@ def _resolve_chunks(
     shape_f: tuple[int, ...],
     itemsize: int,
     gz: bool,
+    samples: int = 0,
 ) -> Any:
+    """Chunks of the lazy array (``names`` order); ``samples`` > 0: a colour file whose
+    lazy array has a last axis of that many samples per voxel (``shape_f`` without it)."""
     default = _default_chunks(shape_f, itemsize, gz)
+    if samples:
+        default = (*default, samples)
     if chunks is None:
         return default
     if isinstance(chunks, Mapping):

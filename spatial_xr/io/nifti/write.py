@@ -18,13 +18,14 @@ from spatial_xr.coords import grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, FormatError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
-from spatial_xr.io.nifti.read import SPACE_UNITS, TIME_UNITS, is_nifti_path
+from spatial_xr.io.nifti.read import COLOR_DTYPES, SPACE_UNITS, TIME_UNITS, is_nifti_path
 
 __all__ = ["write_nifti"]
 
 
-def _nifti_layout(da: xr.DataArray) -> xr.DataArray:
-    """The image as dims (c, t, z, y, x) — NIfTI's (x, y, z, t, c) reversed."""
+def _nifti_layout(da: xr.DataArray, color: bool = False) -> xr.DataArray:
+    """The image as dims (c, t, z, y, x) — NIfTI's (x, y, z, t, c) reversed; for a colour
+    image (t, z, y, x, c): samples interleaved per voxel, as RGB24/RGBA32 store them."""
     sdims = spatial_dims(da)
     extra = [d for d in da.dims if d not in sdims]
     unknown = [d for d in extra if d not in ("t", "c")]
@@ -36,10 +37,31 @@ def _nifti_layout(da: xr.DataArray) -> xr.DataArray:
     out = da
     if "z" not in sdims:
         out = out.expand_dims("z")
+    if color:
+        return out.transpose(*[d for d in ("t", "z", "y", "x", "c") if d in out.dims])
     if "c" in extra and "t" not in extra:
         out = out.expand_dims("t")
     order = [d for d in ("c", "t", "z", "y", "x") if d in out.dims]
     return out.transpose(*order)
+
+
+def _color_kind(da: xr.DataArray, color: bool | None) -> str | None:
+    """``"RGB"``/``"RGBA"`` when ``da`` is written as a colour datatype, else None."""
+    fits = "c" in da.dims and da.sizes["c"] in (3, 4) and np.dtype(da.dtype) == np.uint8
+    kind = {3: "RGB", 4: "RGBA"}.get(da.sizes["c"]) if "c" in da.dims else None
+    if color is None:
+        wanted = str(da.attrs.get("photometric_interpretation", "")).upper()
+        return kind if fits and wanted == kind else None
+    if not color:
+        return None
+    if not fits:
+        size = da.sizes.get("c")
+        raise DimensionError(
+            f"color=True writes NIfTI RGB24/RGBA32, which hold a uint8 'c' dim of 3 or 4; this "
+            f"image has {'no c dim' if size is None else f'c of size {size}'} and dtype "
+            f"{da.dtype}. Cast to uint8 and select 3 or 4 channels, or pass color=False"
+        )
+    return kind
 
 
 def write_nifti(
@@ -48,6 +70,7 @@ def write_nifti(
     *,
     overwrite: bool = False,
     version: Literal[1, 2] = 1,
+    color: bool | None = None,
 ) -> Path:
     """Write an image to ``.nii`` or ``.nii.gz`` with matching qform and sform.
 
@@ -64,6 +87,11 @@ def write_nifti(
         Replace an existing file (only after the new one is complete).
     version : {1, 2}
         NIfTI-1 or NIfTI-2 header.
+    color : bool, optional
+        Write a uint8 ``c`` dim of size 3 or 4 as NIfTI's RGB24 or RGBA32 datatype
+        (samples interleaved per voxel) instead of a 5th data dim. Default: when
+        ``attrs["photometric_interpretation"]`` is ``"RGB"`` (c of 3) or ``"RGBA"`` (c of
+        4), as the NIfTI and DICOM readers set it for colour images.
 
     Returns
     -------
@@ -86,16 +114,19 @@ def write_nifti(
             np.append(grid.origin_xyz, 0.0),
             np.block([[grid.direction_xyz, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]]),
         )
-    data = _nifti_layout(da)
+    kind = _color_kind(da, color)
+    data = _nifti_layout(da, color=kind is not None)
     dtype = np.dtype(data.dtype)
     if dtype == np.bool_:
         dtype = np.dtype(np.uint8)
     hdr_cls = nib.Nifti1Header if version == 1 else nib.Nifti2Header
     hdr = hdr_cls()
     shape_f = tuple(int(v) for v in data.shape[::-1])
+    if kind is not None:  # the samples are the voxel's dtype, not a data dim
+        shape_f = shape_f[1:]
     hdr.set_data_shape(shape_f if shape_f[3:] else shape_f[:3])
     try:
-        hdr.set_data_dtype(dtype)
+        hdr.set_data_dtype(COLOR_DTYPES[kind] if kind is not None else dtype)
     except Exception as exc:
         raise FormatError(f"NIfTI cannot store dtype {dtype}; cast the image first") from exc
     ras = grid.affine_ras
@@ -134,21 +165,24 @@ def _compressed_writer(path: Path, mode: str) -> IO[bytes]:
 
 
 def _slabs(data: xr.DataArray, dtype: np.dtype[Any]) -> Any:
-    """Yield C-ordered bytes of (c, t, z-slab) blocks in file order.
+    """Yield C-ordered bytes of z-slab blocks in file order: for each index of the dims
+    before ``z`` (c, t), slabs of whole planes (y, x, and c for a colour image).
 
     Each slab is assembled in one buffer reused for every slab (the caller writes it out
     before asking for the next): a dask slab's chunks are computed together and copied
     into place, with no concatenated copy and no fresh allocation per slab.
     """
     arr = data.data
-    lead = data.shape[:-3]
-    nz, ny, nx = data.shape[-3:]
+    zi = data.dims.index("z")
+    lead = data.shape[:zi]
+    nz = data.shape[zi]
+    plane = data.shape[zi + 1 :]
     if isinstance(arr, dsa.Array):
-        zchunks = arr.chunks[-3]
+        zchunks = arr.chunks[zi]
     else:
-        step = max(1, (64 << 20) // max(1, ny * nx * dtype.itemsize))
+        step = max(1, (64 << 20) // max(1, int(np.prod(plane)) * dtype.itemsize))
         zchunks = tuple(min(step, nz - i) for i in range(0, nz, step))
-    buf = empty((max(zchunks, default=0), ny, nx), dtype.newbyteorder("<"))
+    buf = empty((max(zchunks, default=0), *plane), dtype.newbyteorder("<"))
     for idx in np.ndindex(*lead):
         z0 = 0
         for dz in zchunks:

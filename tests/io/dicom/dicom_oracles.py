@@ -202,3 +202,68 @@ def count_pixel_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(lazy, "read_frame", counting)
     return calls
+
+
+def assert_grid_equals_sitk(da: Any, image: Any, atol: float = 1e-6) -> None:
+    """Origin, spacing and direction of ``da`` (z, y, x) equal SimpleITK's (x, y, z)."""
+    g = da.spatial.grid
+    np.testing.assert_allclose(g.origin_xyz, image.GetOrigin(), atol=atol)
+    np.testing.assert_allclose(g.spacing_xyz, image.GetSpacing(), atol=atol)
+    np.testing.assert_allclose(da.spatial.direction,
+                               np.array(image.GetDirection()).reshape(3, 3), atol=atol)
+
+
+def bytes_read_by(call: Any) -> tuple[Any, int]:
+    """Run ``call()``; return its result and the bytes this process read meanwhile
+    (``rchar`` of ``/proc/self/io``: every read system call, cached or not)."""
+    io_file = Path("/proc/self/io")
+    if not io_file.exists():
+        pytest.skip("counting bytes read needs /proc/self/io (Linux)")
+
+    def rchar() -> int:
+        for line in io_file.read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+        raise AssertionError("no rchar in /proc/self/io")
+
+    before = rchar()
+    out = call()
+    return out, rchar() - before
+
+
+def enlarge_enhanced(path: Path, n_frames: int, transfer_syntax: str | None = None) -> int:
+    """Write pydicom-data's enhanced CT ``eCT_Supplemental.dcm`` (2 frames of 512 × 512
+    uint16) with ``n_frames`` frames: its two frames repeated, one per 10 mm along the
+    normal, with their functional groups copied. Returns the byte size of the
+    ``PerFrameFunctionalGroupsSequence`` and ``SharedFunctionalGroupsSequence`` values."""
+    import copy
+
+    from pydicom.data import get_testdata_file
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+    from pydicom.sequence import Sequence as Seq
+
+    ds = pydicom.dcmread(get_testdata_file("eCT_Supplemental.dcm"))
+    pixels = ds.pixel_array
+    per = ds.PerFrameFunctionalGroupsSequence
+    ipp0 = [float(v) for v in per[0].PlanePositionSequence[0].ImagePositionPatient]
+    items = []
+    for k in range(n_frames):
+        item = copy.deepcopy(per[k % 2])
+        item.PlanePositionSequence[0].ImagePositionPatient = [ipp0[0], ipp0[1],
+                                                              ipp0[2] - 10.0 * k]
+        item.FrameContentSequence[0].InStackPositionNumber = k + 1
+        items.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Seq(items)
+    ds.NumberOfFrames = n_frames
+    ds.PixelData = np.concatenate([pixels] * (-(-n_frames // 2)))[:n_frames].tobytes()
+    if transfer_syntax is not None:
+        ds.file_meta.TransferSyntaxUID = transfer_syntax
+    ds.save_as(path, enforce_file_format=True)
+    groups = pydicom.Dataset()
+    groups.PerFrameFunctionalGroupsSequence = ds.PerFrameFunctionalGroupsSequence
+    groups.SharedFunctionalGroupsSequence = ds.SharedFunctionalGroupsSequence
+    buf = DicomBytesIO()
+    buf.is_little_endian, buf.is_implicit_VR = True, False
+    write_dataset(buf, groups)
+    return len(buf.getvalue())
