@@ -27,6 +27,7 @@ import zarr.errors
 
 from spatial_xr.coords import grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, OverwriteError, UnsupportedOptionError
+from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 from spatial_xr.io.omezarr.metadata import CANONICAL_ORDER, build_attrs, canonical_unit
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store, resolve_local_path
@@ -126,10 +127,10 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
     return {"compressors": compressor}
 
 
-def _axis_metadata(da: xr.DataArray) -> tuple[dict[str, str | None], dict[str, float],
-                                              dict[str, float]]:
-    """Units, scale and translation by dim of one (canonical) level."""
-    grid = grid_of(da)
+def _axis_metadata(da: xr.DataArray, grid: Grid) -> tuple[dict[str, str | None],
+                                                          dict[str, float], dict[str, float]]:
+    """Units, scale and translation by dim of one (canonical) level whose geometry is
+    ``grid`` (scale = spacing, translation = world position of voxel 0)."""
     units: dict[str, str | None] = {}
     scale: dict[str, float] = {}
     trans: dict[str, float] = {}
@@ -147,6 +148,51 @@ def _axis_metadata(da: xr.DataArray) -> tuple[dict[str, str | None], dict[str, f
                 scale["t"], trans["t"] = step, float(v[0])
                 units["t"] = canonical_unit(da.coords["t"].attrs.get("units"))
     return units, scale, trans
+
+
+def _zoom_out(grid: Grid, factors_xyz: np.ndarray) -> Grid:
+    """Grid of a level downsampled from ``grid`` by integer factors (DESIGN §3)."""
+    f = np.asarray(factors_xyz, np.float64)
+    return grid.replace(
+        shape_xyz=tuple(int(n) // int(v) for n, v in zip(grid.shape_xyz, f, strict=True)),
+        spacing_xyz=grid.spacing_xyz * f,
+        origin_xyz=grid.index_to_world((f - 1) / 2),
+    )
+
+
+def _built_grids(level0: xr.DataArray, factors: list[dict[str, int]]) -> list[Grid]:
+    """Grids of the levels built with per-level ``factors``: level 0's grid zoomed out by
+    the product of the factors so far, so every spacing is level 0's times an integer."""
+    grid = grid_of(level0)
+    total = np.ones(grid.ndim)
+    out = [grid]
+    for f in factors:
+        total = total * np.array([f.get(a, 1) for a in grid.axes], np.float64)
+        out.append(_zoom_out(grid, total))
+    return out
+
+
+def _given_grids(levels: list[xr.DataArray]) -> list[Grid]:
+    """Grids of given pyramid levels.
+
+    A level whose coordinates describe level 0 zoomed out by integer factors (the DESIGN §3
+    rule, as :func:`~spatial_xr.ops.pyramid.pyramid` builds it) gets that exact grid, so its
+    spacing is level 0's times an integer rather than a value recovered from coordinates
+    (which may fall an ulp below the finer level's); any other level keeps the grid of its
+    coordinates.
+    """
+    base = grid_of(levels[0])
+    out = [base]
+    for level in levels[1:]:
+        grid = grid_of(level)
+        ratio = grid.spacing_xyz / base.spacing_xyz
+        f = np.rint(ratio)
+        if np.all(f >= 1) and np.allclose(ratio, f, rtol=1e-9, atol=0):
+            exact = _zoom_out(base, f).replace(shape_xyz=grid.shape_xyz)
+            if exact.isclose(grid, atol=1e-9 * float(grid.spacing_xyz.max())):
+                grid = exact
+        out.append(grid)
+    return out
 
 
 # ---------------------------------------------------------------------- writing
@@ -228,9 +274,12 @@ def _write_group(
     root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
     meta_levels = []
     todo = list(levels)
+    # scale and translation come from these grids, never from a level's coordinates
+    grids = _given_grids(levels)
     if build is not None:
         factors, method, chunk_map = build
         todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+        grids = _built_grids(levels[0], factors)
     # an image already in memory: every level is computed from the previous one in
     # memory and all are written in one computation (the extra levels together are
     # smaller than the image); a lazy image: level k is read back from the stored level k − 1,
@@ -259,7 +308,7 @@ def _write_group(
         else:
             pending.append((level, arr, block))
         previous = (level, arr)
-        units, scale, trans = _axis_metadata(level)
+        units, scale, trans = _axis_metadata(level, grids[k])
         meta_levels.append((f"scale{k}/image", scale, trans, units))
     if pending:  # given levels: one computation, so shared upstream tasks run once
         dsa.store([_as_dask(lv, b).rechunk(b) for lv, _, b in pending],
@@ -270,7 +319,7 @@ def _write_group(
         dims=dims,
         units=meta_levels[0][3],
         levels=[(p, s, t) for p, s, t, _ in meta_levels],
-        direction_zyx=grid_of(levels[0]).direction_zyx,
+        direction_zyx=grids[0].direction_zyx,
         name=name,
     )
     root.attrs.update(attrs)
