@@ -81,9 +81,8 @@ def grid_with_shape(grid: Grid, shape_xyz: Sequence[int]) -> Grid:
 
 
 def _centred(grid: Grid, shape: tuple[int, ...], spacing: NDArray[np.float64]) -> Grid:
-    centre = grid.index_to_world((np.asarray(grid.shape_xyz, np.float64) - 1) / 2)
     half = grid.direction_xyz @ (spacing * (np.asarray(shape, np.float64) - 1) / 2)
-    return Grid(shape, spacing, centre - half, grid.direction_xyz)
+    return Grid(shape, spacing, grid.center - half, grid.direction_xyz)
 
 
 def index_mapping(

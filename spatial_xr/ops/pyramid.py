@@ -328,13 +328,7 @@ def downsample(
     )
     if target:
         reduced = reduced.rechunk({a: target[d] for a, d in enumerate(da.dims) if d in target})
-    names = grid.axes
-    f_xyz = np.array([f[a] for a in names], dtype=np.float64)
-    new_grid = grid.replace(
-        shape_xyz=tuple(da.sizes[a] // f[a] for a in names),
-        spacing_xyz=grid.spacing_xyz * f_xyz,
-        origin_xyz=grid.index_to_world((f_xyz - 1) / 2),
-    )
+    new_grid = grid.zoom_out([f[a] for a in grid.axes])
     coords = {
         k: v for k, v in da.coords.items() if not set(v.dims) & set(sdims)
     }

@@ -150,25 +150,15 @@ def _axis_metadata(da: xr.DataArray, grid: Grid) -> tuple[dict[str, str | None],
     return units, scale, trans
 
 
-def _zoom_out(grid: Grid, factors_xyz: np.ndarray) -> Grid:
-    """Grid of a level downsampled from ``grid`` by integer factors (DESIGN §3)."""
-    f = np.asarray(factors_xyz, np.float64)
-    return grid.replace(
-        shape_xyz=tuple(int(n) // int(v) for n, v in zip(grid.shape_xyz, f, strict=True)),
-        spacing_xyz=grid.spacing_xyz * f,
-        origin_xyz=grid.index_to_world((f - 1) / 2),
-    )
-
-
 def _built_grids(level0: xr.DataArray, factors: list[dict[str, int]]) -> list[Grid]:
     """Grids of the levels built with per-level ``factors``: level 0's grid zoomed out by
     the product of the factors so far, so every spacing is level 0's times an integer."""
     grid = grid_of(level0)
-    total = np.ones(grid.ndim)
+    total = dict.fromkeys(grid.axes, 1)
     out = [grid]
     for f in factors:
-        total = total * np.array([f.get(a, 1) for a in grid.axes], np.float64)
-        out.append(_zoom_out(grid, total))
+        total = {a: total[a] * int(f.get(a, 1)) for a in grid.axes}
+        out.append(grid.zoom_out([total[a] for a in grid.axes]))
     return out
 
 
@@ -187,8 +177,9 @@ def _given_grids(levels: list[xr.DataArray]) -> list[Grid]:
         grid = grid_of(level)
         ratio = grid.spacing_xyz / base.spacing_xyz
         f = np.rint(ratio)
-        if np.all(f >= 1) and np.allclose(ratio, f, rtol=1e-9, atol=0):
-            exact = _zoom_out(base, f).replace(shape_xyz=grid.shape_xyz)
+        if np.all((f >= 1) & (f <= base.shape_xyz)) and np.allclose(ratio, f, rtol=1e-9,
+                                                                      atol=0):
+            exact = base.zoom_out([int(v) for v in f]).replace(shape_xyz=grid.shape_xyz)
             if exact.isclose(grid, atol=1e-9 * float(grid.spacing_xyz.max())):
                 grid = exact
         out.append(grid)
