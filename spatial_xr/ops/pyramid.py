@@ -13,7 +13,8 @@ both build their levels from that plan.
 Methods
 -------
 ``mean``
-    Block average; integers are rounded half up back to their dtype, which matches
+    Block average; integers are rounded half up back to their dtype
+    (:func:`spatial_xr.ops.cast.round_to_dtype`, ``"half_up"``), which matches
     ITK's ``BinShrinkImageFilter`` voxel for voxel.
 ``gaussian``
     Anti-aliased: Gaussian smoothing with ``σ² = (2f² + 1)/12`` voxels (total blur of
@@ -36,6 +37,7 @@ import xarray as xr
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
 from spatial_xr.ops import _native
+from spatial_xr.ops.cast import round_to_dtype
 from spatial_xr.ops.pyramid_plan import (
     Factors,
     check_pyramid_method,
@@ -44,6 +46,7 @@ from spatial_xr.ops.pyramid_plan import (
     level_chunks,
     plan_pyramid,
 )
+from spatial_xr.ops.smooth import gaussian_smooth
 
 __all__ = [
     "default_chunk",
@@ -61,15 +64,6 @@ def _accumulator(dtype: np.dtype[Any]) -> np.dtype[Any]:
     if np.issubdtype(dtype, np.complexfloating):
         return dtype
     return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
-
-
-def _cast(values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    if dtype == np.bool_:
-        return values >= 0.5
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.floor(values + 0.5), info.min, info.max).astype(dtype)
-    return values.astype(dtype, copy=False)
 
 
 def _blocked(block: np.ndarray, factors: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -102,18 +96,20 @@ def _block_mean(block: np.ndarray, factors: tuple[int, ...], dtype: np.dtype[Any
             and all(f == 1 for f in factors[:-3])):
         return _native.block_mean(block, factors)  # the integer rule below, compiled
     if block.dtype.kind == "f" and dtype.kind in "iub":  # smoothed (gaussian) integers
-        return _cast(_block_sum(block, factors, np.dtype(np.float64)) / n, dtype)
+        mean = _block_sum(block, factors, np.dtype(np.float64)) / n
+        return round_to_dtype(mean, dtype, "half_up")
     if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
         # exact integer arithmetic; rounds half up: floor(sum / n + 1/2)
         acc = np.dtype(np.int64) if dtype.itemsize >= 4 else np.dtype(np.int32)
         if dtype == np.uint64:
-            return _cast(_block_sum(block, factors, np.dtype(np.float64)) / n, dtype)
+            mean = _block_sum(block, factors, np.dtype(np.float64)) / n
+        return round_to_dtype(mean, dtype, "half_up")
         total = _block_sum(block, factors, acc)
         if dtype == np.bool_:
             return 2 * total >= n
         return ((2 * total + n) // (2 * n)).astype(dtype)
     total = _block_sum(block, factors, _accumulator(dtype))
-    return _cast(total / total.dtype.type(n), dtype)
+    return round_to_dtype(total / total.dtype.type(n), dtype, "half_up")
 
 
 def _block_nearest(block: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
@@ -150,13 +146,6 @@ def _reduce_block(
 
 def _gaussian_sigmas(factors: tuple[int, ...]) -> tuple[float, ...]:
     return tuple(float(np.sqrt((2 * f * f + 1) / 12.0)) if f > 1 else 0.0 for f in factors)
-
-
-def _smooth(block: np.ndarray, sigmas: tuple[float, ...], acc: np.dtype[Any]) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.gaussian_filter(block.astype(acc, copy=False), sigmas, mode="nearest",
-                                   truncate=4.0)
 
 
 # ---------------------------------------------------------------------- one level
@@ -209,17 +198,7 @@ def downsample(
     ftuple = tuple(f[d] for d in da.dims)
     out_dtype = np.dtype(da.dtype)
     if method == "gaussian":  # smooth before trimming, so the last block sees its neighbours
-        acc = _accumulator(out_dtype)
-        sigmas = _gaussian_sigmas(ftuple)
-        depth = {a: int(np.ceil(4 * s)) for a, s in enumerate(sigmas)}
-        # an axis shorter than the kernel is smoothed whole (one chunk, no overlap needed:
-        # the filter's own "nearest" boundary is the one map_overlap would add)
-        short = {a: -1 for a, n in enumerate(data.shape) if 0 < n <= depth[a]}
-        if short:
-            data = data.rechunk(short)
-            depth.update(dict.fromkeys(short, 0))
-        data = data.map_overlap(_smooth, depth=depth, boundary="nearest", dtype=acc,
-                                sigmas=sigmas, acc=acc)
+        data = gaussian_smooth(data, _gaussian_sigmas(ftuple), _accumulator(out_dtype))
     data = data[tuple(slice(0, (da.sizes[d] // f[d]) * f[d]) for d in da.dims)]
     # blocks must hold whole f-blocks (map_overlap may have merged small edge chunks)
     data = data.rechunk(tuple(max(fa, c - c % fa) for c, fa in zip(in_chunks, ftuple,
