@@ -23,7 +23,7 @@ from dask.highlevelgraph import HighLevelGraph
 from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.buffers import empty
-from spatial_xr.coords import _per_dim, assign_grid, grid_of, spatial_dims
+from spatial_xr.coords import assign_grid, grid_of, spatial_dims, values_by_dim
 from spatial_xr.errors import DimensionError, GeometryError, ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.resampling import (
@@ -104,12 +104,6 @@ def transform_matrix(transform: Any, ndim: int) -> NDArray[np.float64] | None:
     return m
 
 
-def _in_dims_order(
-    value: Any, dims: Sequence[str], what: str
-) -> dict[str, float]:
-    return _per_dim(value, dims, what, 1.0)
-
-
 def target_grid(
     da: xr.DataArray,
     spacing: float | Sequence[float] | Mapping[Hashable, float] | None = None,
@@ -132,10 +126,10 @@ def target_grid(
     src = grid_of(da)
     dims = spatial_dims(da)
     if spacing is not None:
-        sp = _in_dims_order(spacing, dims, "spacing")
+        sp = values_by_dim(spacing, dims, "spacing")
         return grid_with_spacing(src, [sp[a] for a in src.axes])
     if shape is not None:
-        sh = _in_dims_order(shape, dims, "shape")
+        sh = values_by_dim(shape, dims, "shape")
         if any(v != int(v) or v < 1 for v in sh.values()):
             raise ParameterError(f"shape must hold positive integers, got {shape!r}")
         return grid_with_shape(src, [int(sh[a]) for a in src.axes])
