@@ -163,7 +163,8 @@ def _given_grids(levels: list[xr.DataArray]) -> list[Grid]:
         if np.all((f >= 1) & (f <= base.shape_xyz)) and np.allclose(ratio, f, rtol=1e-9,
                                                                       atol=0):
             exact = base.zoom_out([int(v) for v in f]).replace(shape_xyz=grid.shape_xyz)
-            if exact.isclose(grid, atol=1e-9 * float(grid.spacing_xyz.max())):
+            size = max(float(grid.spacing_xyz.max()), float(np.abs(grid.origin_xyz).max()))
+            if exact.isclose(grid, atol=1e-9 * size):
                 grid = exact
         out.append(grid)
     return out

@@ -145,6 +145,21 @@ def test_written_scales_are_level0_spacing_times_factor(tmp_path, version, kind,
     assert type(model).__name__ == "Image"
 
 
+def test_given_levels_that_are_no_integer_zoom_out_keep_their_own_grid(tmp_path):
+    da = make_image(direction=DIRECTIONS["oblique"])
+    coarse = da.spatial.resample(spacing=(3.75, 1.05, 1.35))  # 1.5 × level 0: no block rule
+    tree = xr.DataTree.from_dict({"/scale0": da.to_dataset(name="image"),
+                                  "/scale1": coarse.to_dataset(name="image")})
+    path = tmp_path / "img.ome.zarr"
+    tree.spatial.to_ome_zarr(path, version="0.5")
+    _, datasets = _datasets(path, "0.5")
+    scale, trans = (t[t["type"]] for t in datasets[1]["coordinateTransformations"])
+    grid = coarse.spatial.grid
+    assert scale == grid.spacing_zyx.tolist()
+    assert trans == grid.origin_xyz[::-1].tolist()
+    ome_zarr_models.open_ome_zarr(zarr.open_group(str(path), mode="r"), version="0.5")
+
+
 def _ngff_direction(image) -> np.ndarray:
     from ngff_zarr.ngff_image_to_itk_image import ngff_image_to_itk_image
 
