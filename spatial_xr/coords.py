@@ -23,6 +23,7 @@ __all__ = [
     "from_array",
     "grid_of",
     "spatial_dims",
+    "values_by_dim",
 ]
 
 DEFAULT_UNITS = "millimeter"
@@ -153,12 +154,45 @@ def assign_grid(da: xr.DataArray, grid: Grid) -> xr.DataArray:
     return out
 
 
-def _per_dim(
+def values_by_dim(
     value: float | Sequence[float] | Mapping[Hashable, float] | ArrayLike | None,
     dims: Sequence[str],
     what: str,
-    default: float,
+    default: float = 1.0,
 ) -> dict[str, float]:
+    """A per-axis argument (spacing, shape, size, …) as one float per spatial dim.
+
+    Parameters
+    ----------
+    value : float, sequence, mapping or None
+        A scalar (every dim), one value per dim **in the order of** ``dims``, or a
+        mapping by dim name (every dim of ``dims`` present; other keys ignored).
+        ``None``: ``default`` for every dim.
+    dims : sequence of str
+        The spatial dims, in the array's order (e.g. ``spatial_dims(da)``).
+    what : str
+        Name of the argument, for error messages.
+    default : float
+        Value of every dim when ``value`` is None.
+
+    Returns
+    -------
+    dict
+        dim name → float, in the order of ``dims``.
+
+    Raises
+    ------
+    GeometryError
+        A mapping that lacks a dim, or a sequence whose length is neither 1 nor
+        ``len(dims)``.
+
+    Examples
+    --------
+    >>> values_by_dim((2.5, 0.7, 0.9), ("z", "y", "x"), "spacing")
+    {'z': 2.5, 'y': 0.7, 'x': 0.9}
+    >>> values_by_dim({"x": 1, "y": 2}, ("y", "x"), "shape")
+    {'y': 2.0, 'x': 1.0}
+    """
     if value is None:
         return dict.fromkeys(dims, default)
     if isinstance(value, Mapping):
@@ -236,7 +270,7 @@ def from_array(
         raise DimensionError(f"dims {dims} do not match the array's shape {shape}")
     da = xr.DataArray(array, dims=dims, name=name, attrs=dict(attrs or {}))
     sdims = spatial_dims(da)
-    sp = _per_dim(spacing, sdims, "spacing", 1.0)
+    sp = values_by_dim(spacing, sdims, "spacing")
     names = AXES_XYZ[len(sdims)]
     grid = Grid(
         shape_xyz=tuple(da.sizes[a] for a in names),

@@ -131,20 +131,6 @@ def to_napari(
     return da.data, kwargs
 
 
-def _levels(tree: xr.DataTree) -> list[xr.DataArray]:
-    levels: list[xr.DataArray] = []
-    names = sorted(tree.children, key=lambda n: (not n.startswith("scale"),
-                                                 int(n[5:]) if n[5:].isdigit() else 0, n))
-    for child in (tree.children[n] for n in names):
-        ds = child.to_dataset()
-        if len(ds.data_vars) == 0:
-            continue
-        levels.append(ds[next(iter(ds.data_vars))])
-    if not levels:
-        raise DimensionError("the DataTree has no level nodes (scale0, scale1, …) with an image")
-    return levels
-
-
 def to_napari_multiscale(
     tree: xr.DataTree, *, name: str | None = None, **layer_kwargs: Any
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -156,8 +142,16 @@ def to_napari_multiscale(
         The levels, finest first.
     kwargs : dict
         As :func:`to_napari` for level 0, plus ``multiscale=True``.
+
+    Raises
+    ------
+    DimensionError
+        The tree has no ``scale<k>`` children each holding one image (see
+        :func:`spatial_xr.ops.pyramid.tree_levels`).
     """
-    levels = _levels(tree)
+    from spatial_xr.ops.pyramid import tree_levels
+
+    levels = tree_levels(tree)
     data, kwargs = to_napari(levels[0], name=name, **layer_kwargs)
     kwargs["multiscale"] = True
     return [data, *(lvl.transpose(*levels[0].dims).data for lvl in levels[1:])], kwargs

@@ -110,10 +110,6 @@ def orthogonal_slice(
     return image, hs, vs
 
 
-def _centre(grid: Grid) -> np.ndarray:
-    return grid.index_to_world((np.asarray(grid.shape_xyz, np.float64) - 1) / 2)
-
-
 def plot_orthogonal(
     da: xr.DataArray,
     point: ArrayLike | None = None,
@@ -171,7 +167,7 @@ def plot_orthogonal(
             f"volume first, e.g. da.isel({(extra or ['t'])[0]}=0)."
         )
     grid = grid_of(da)
-    p = _centre(grid) if point is None else np.asarray(point, np.float64)
+    p = grid.center if point is None else np.asarray(point, np.float64)
     if p.shape != (3,) or not np.all(np.isfinite(p)):
         raise GeometryError(f"point must be a finite world point (x, y, z) in mm, got {point!r}")
     slices = {v: orthogonal_slice(da, v, p, pixel_mm=pixel_mm, order=order,

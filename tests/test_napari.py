@@ -113,6 +113,26 @@ def test_multiscale_level0_exact_and_levels_have_napari_placement(viewer):
         viewer.layers.remove(layer)
 
 
+def test_multiscale_lists_levels_as_tree_levels_does():
+    # 12 levels stored out of order: level 10 must come after level 9, not after level 1
+    fine = spatial_xr.from_array(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+    built = fine.spatial.pyramid(factors=[1] * 9 + [2, 2], method="nearest")
+    levels = [built.spatial.level(k) for k in range(12)]
+    tree = xr.DataTree.from_dict({f"/scale{k}": levels[k].to_dataset(name="image")
+                                  for k in reversed(range(12))})
+    assert list(tree.children)[:2] == ["scale11", "scale10"]
+    data, kwargs = to_napari_multiscale(tree)
+    assert [d.shape for d in data] == [(64, 64)] * 10 + [(32, 32), (16, 16)]
+    np.testing.assert_array_equal(np.asarray(data[11]), levels[11].values)
+    assert kwargs["multiscale"] is True
+    # nodes that are no pyramid levels: the same error as the tree accessor's
+    odd = xr.DataTree.from_dict({"/level0": fine.to_dataset(name="image")})
+    with pytest.raises(DimensionError, match="needs children scale0, scale1"):
+        to_napari_multiscale(odd)
+    with pytest.raises(DimensionError, match="needs children scale0, scale1"):
+        len(odd.spatial)
+
+
 def test_unknown_dims_are_rejected():
     with pytest.raises(DimensionError, match="isel"):
         to_napari(_image(np.eye(3)).expand_dims(echo=2))

@@ -321,6 +321,16 @@ class Grid:
         return self.index_to_world(idx)
 
     @property
+    def center(self) -> NDArray[np.float64]:
+        """World position (LPS mm, x, y, z order) of the grid's centre, shape (n,).
+
+        The point at continuous index ``(shape − 1)/2``: the centre of the voxel-corner box
+        and of the voxel centres alike, as SimpleITK's
+        ``TransformContinuousIndexToPhysicalPoint`` gives it.
+        """
+        return self.index_to_world((np.asarray(self._shape, np.float64) - 1) / 2)
+
+    @property
     def bounds(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Axis-aligned world bounding box of the voxel-corner box.
 
@@ -390,6 +400,49 @@ class Grid:
         start = np.asarray(start_xyz, np.float64)
         return self.replace(shape_xyz=tuple(int(v) for v in shape_xyz),
                             origin_xyz=self.index_to_world(start))
+
+    def zoom_out(self, factors_xyz: int | Sequence[int]) -> Grid:
+        """The grid of a multiscale level downsampled by integer factors (DESIGN §3).
+
+        Each coarse voxel covers a block of ``f`` fine voxels per axis, and its centre is the
+        centre of that block, as ITK's ``BinShrinkImageFilter`` places it. Trailing fine
+        voxels that do not fill a whole block are dropped.
+
+        Parameters
+        ----------
+        factors_xyz : int or sequence of int, length n
+            Block size along i, j, k (an int: every axis); each between 1 and the size of
+            its axis.
+
+        Returns
+        -------
+        Grid
+            ``shape = shape // f``, ``spacing = f · S`` (one exact product, so a level's
+            spacing is never below a finer level's), the same direction, and origin
+            ``O + D · diag(S) · (f − 1)/2`` (image-frame coordinate ``coord0 + (f − 1)·S/2``).
+
+        Raises
+        ------
+        GeometryError
+            If a factor is not an integer between 1 and the size of its axis.
+        """
+        raw = [factors_xyz] * self.ndim if isinstance(factors_xyz, int | np.integer) else list(
+            factors_xyz)
+        if len(raw) != self.ndim or not all(
+            isinstance(v, int | np.integer) and 1 <= v <= n
+            for v, n in zip(raw, self._shape, strict=False)
+        ):
+            raise GeometryError(
+                f"zoom-out factors must be {self.ndim} integers, each between 1 and the size "
+                f"of its axis {self._shape}; got {factors_xyz!r}"
+            )
+        f = np.asarray(raw, np.float64)
+        return Grid(
+            shape_xyz=tuple(n // int(v) for n, v in zip(self._shape, raw, strict=True)),
+            spacing_xyz=self._spacing * f,
+            origin_xyz=self.index_to_world((f - 1) / 2),
+            direction_xyz=self._direction,
+        )
 
     def index_slice(self, slices_xyz: Sequence[slice]) -> Grid:
         """The grid of ``array[slices]`` with Python slice semantics, steps included.

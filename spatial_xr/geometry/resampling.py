@@ -16,7 +16,9 @@ from spatial_xr.errors import GeometryError
 from spatial_xr.geometry.grid import Grid
 
 __all__ = [
+    "CUBIC_PREFILTER_MARGIN",
     "INTERPOLATION_MARGIN",
+    "INTERPOLATION_METHODS",
     "centered_start",
     "covering_index_box",
     "grid_with_shape",
@@ -25,13 +27,24 @@ __all__ = [
     "source_box",
 ]
 
+INTERPOLATION_METHODS = ("nearest", "linear", "cubic", "label")
+"""Interpolation methods of resampling and point sampling (see
+:mod:`spatial_xr.ops._kernels`)."""
+
+CUBIC_PREFILTER_MARGIN = 16
+"""Extra input voxels read on each side of a box for the cubic B-spline prefilter: the
+recursive filter's influence decays as 0.268^d, so a cut 16 voxels away changes the
+coefficients by < 1e-9."""
+
 INTERPOLATION_MARGIN: dict[str, tuple[int, int]] = {
     "nearest": (0, 1),
     "linear": (0, 1),
     "label": (0, 1),
-    "cubic": (1, 2),
+    "cubic": (1 + CUBIC_PREFILTER_MARGIN, 2 + CUBIC_PREFILTER_MARGIN),
 }
-"""Input voxels needed below ``floor(x)`` and above it for a continuous index ``x``."""
+"""Input voxels read below ``floor(x)`` and above it for a continuous index ``x``, per
+method of :data:`INTERPOLATION_METHODS`: the kernel's support (cubic: 1 below, 2 above)
+plus, for cubic, :data:`CUBIC_PREFILTER_MARGIN`."""
 
 
 def grid_with_spacing(grid: Grid, spacing_xyz: ArrayLike) -> Grid:
@@ -81,9 +94,8 @@ def grid_with_shape(grid: Grid, shape_xyz: Sequence[int]) -> Grid:
 
 
 def _centred(grid: Grid, shape: tuple[int, ...], spacing: NDArray[np.float64]) -> Grid:
-    centre = grid.index_to_world((np.asarray(grid.shape_xyz, np.float64) - 1) / 2)
     half = grid.direction_xyz @ (spacing * (np.asarray(shape, np.float64) - 1) / 2)
-    return Grid(shape, spacing, centre - half, grid.direction_xyz)
+    return Grid(shape, spacing, grid.center - half, grid.direction_xyz)
 
 
 def index_mapping(

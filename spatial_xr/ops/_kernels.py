@@ -17,7 +17,8 @@ Every kernel works on a 3-D box in ``z, y, x`` order (a 2-D image is a box with 
   ``scipy.ndimage.spline_filter(mode="mirror")``, evaluated with
   ``scipy.ndimage.map_coordinates(order=3, mode="mirror")``;
 - integer outputs are clamped to the dtype's range, then truncated toward zero (ITK's
-  ``static_cast`` in ``ResampleImageFilter``).
+  ``static_cast`` in ``ResampleImageFilter``; :func:`spatial_xr.ops.cast.round_to_dtype`
+  with ``rounding="toward_zero"``).
 
 Nearest, linear and label kernels are compiled C++ (:mod:`spatial_xr.ops._native`); they
 release the GIL, so dask threads run them in parallel, one output chunk each.
@@ -31,13 +32,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spatial_xr.ops import _native
+from spatial_xr.ops.cast import round_to_dtype
 
-__all__ = ["CUBIC_PREFILTER_MARGIN", "METHODS", "resample_box", "sample_box"]
-
-METHODS = ("nearest", "linear", "cubic", "label")
-CUBIC_PREFILTER_MARGIN = 16
-"""Extra input voxels read around a box for the B-spline prefilter: the recursive filter's
-influence decays as 0.268^d, so a cut 16 voxels away changes coefficients by < 1e-9."""
+__all__ = ["resample_box", "sample_box"]
 
 
 def _axis_table(scale: float, offset: float, n_out: int, n_src: int, lo: float, hi: float,
@@ -81,21 +78,6 @@ def _separable(src: NDArray[Any], a: NDArray[np.float64], perm: list[int],
         for ax in range(3)
     ]
     _native.separable(src_t, out, tables, fill, method)
-
-
-def _int_range(dtype: np.dtype[Any]) -> tuple[bool, float, float]:
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return True, float(info.min), float(info.max)
-    return False, 0.0, 0.0
-
-
-def _cast(values: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
-    """Clamp to an integer dtype's range and truncate toward zero, or plain cast."""
-    is_int, vmin, vmax = _int_range(dtype)
-    if is_int:
-        values = np.trunc(np.clip(values, vmin, vmax))
-    return values.astype(dtype, copy=False)
 
 
 def _cubic(src: NDArray[Any], coords_zyx: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -161,7 +143,7 @@ def resample_box(
         values = np.full(coords.shape[1], float(fill))
         if inside.any():
             values[inside] = _cubic(src, coords[:, inside])
-        out[...] = _cast(values, out.dtype).reshape(out_shape_zyx)
+        out[...] = round_to_dtype(values, out.dtype, "toward_zero").reshape(out_shape_zyx)
     return out
 
 
@@ -196,5 +178,6 @@ def sample_box(
         values = np.full(pts.shape[0], float(fill))
         if inside.any():
             values[inside] = _cubic(src, pts[inside].T)
-        return _cast(values, np.dtype(dtype))
-    return _cast(_native.points(src, pts, lo, hi, fill, method), np.dtype(dtype))
+        return round_to_dtype(values, dtype, "toward_zero")
+    return round_to_dtype(_native.points(src, pts, lo, hi, fill, method), dtype,
+                          "toward_zero")

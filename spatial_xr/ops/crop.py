@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from spatial_xr.coords import _per_dim, assign_grid, grid_of, spatial_dims
+from spatial_xr.coords import assign_grid, grid_of, spatial_dims, values_by_dim
 from spatial_xr.errors import GeometryError, ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.resampling import centered_start, covering_index_box
@@ -247,12 +247,12 @@ def crop_centered(
     if (size_mm is None) == (shape is None):
         raise ParameterError("give exactly one of size_mm= and shape=")
     if shape is not None:
-        per = _per_dim(shape, dims, "shape", 1.0)
+        per = values_by_dim(shape, dims, "shape")
         if any(v != int(v) or v < 1 for v in per.values()):
             raise ParameterError(f"shape must hold positive integers, got {shape!r}")
         shape_xyz = [int(per[a]) for a in grid.axes]
     else:
-        per = _per_dim(size_mm, dims, "size_mm", 1.0)
+        per = values_by_dim(size_mm, dims, "size_mm")
         if any(not np.isfinite(v) or v <= 0 for v in per.values()):
             raise ParameterError(f"size_mm must be positive, got {size_mm!r}")
         shape_xyz = [max(1, int(np.floor(per[a] / s + 0.5)))

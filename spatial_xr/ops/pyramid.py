@@ -6,12 +6,15 @@ an axis of spacing ``S``, the coarse spacing is ``f·S`` and the coarse voxel 0 
 centre of the first fine block: image-frame coordinate ``coord0 + (f − 1)·S/2``. The
 direction is unchanged, so the geometry is right for oblique directions too. Trailing
 voxels that do not fill a whole block are dropped (the extent shrinks by less than one
-coarse voxel).
+coarse voxel). The options, per-level factors and level grids are fixed first by
+:func:`spatial_xr.ops.pyramid_plan.plan_pyramid`; :func:`pyramid` and the OME-Zarr writer
+both build their levels from that plan.
 
 Methods
 -------
 ``mean``
-    Block average; integers are rounded half up back to their dtype, which matches
+    Block average; integers are rounded half up back to their dtype
+    (:func:`spatial_xr.ops.cast.round_to_dtype`, ``"half_up"``), which matches
     ITK's ``BinShrinkImageFilter`` voxel for voxel.
 ``gaussian``
     Anti-aliased: Gaussian smoothing with ``σ² = (2f² + 1)/12`` voxels (total blur of
@@ -24,7 +27,7 @@ Methods
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import dask.array as dsa
@@ -34,100 +37,24 @@ import xarray as xr
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
 from spatial_xr.ops import _native
+from spatial_xr.ops.cast import round_to_dtype
+from spatial_xr.ops.pyramid_plan import (
+    Factors,
+    check_pyramid_method,
+    default_chunk,
+    default_factors,
+    level_chunks,
+    plan_pyramid,
+)
+from spatial_xr.ops.smooth import gaussian_smooth
 
 __all__ = [
-    "METHODS",
     "default_chunk",
     "default_factors",
     "downsample",
     "pyramid",
     "tree_levels",
 ]
-
-METHODS = ("mean", "gaussian", "mode", "nearest")
-LABEL_METHODS = ("mode", "nearest")
-ANISOTROPY_RATIO = 1.5
-"""An axis is halved only while its spacing is at most this multiple of the finest."""
-
-Factors = int | Mapping[Hashable, int] | Sequence[int | Mapping[Hashable, int]] | None
-
-
-def default_chunk(n_spatial: int) -> int:
-    """Default chunk edge (voxels) of a pyramid level: 128 for 3-D, 256 for 2-D."""
-    return 128 if n_spatial == 3 else 256
-
-
-def _chunk_map(chunks: Any, da: xr.DataArray) -> dict[str, int]:
-    sdims = spatial_dims(da)
-    if chunks is None:
-        return dict.fromkeys(sdims, default_chunk(len(sdims)))
-    if isinstance(chunks, int | np.integer):
-        if chunks < 1:
-            raise UnsupportedOptionError(f"chunks must be ≥ 1, got {chunks}")
-        return dict.fromkeys(sdims, int(chunks))
-    if isinstance(chunks, Mapping):
-        unknown = set(chunks) - set(da.dims)
-        if unknown:
-            raise DimensionError(f"chunks names dims {sorted(unknown)} the image lacks")
-        out = {str(d): int(v) for d, v in chunks.items()}
-        for d in sdims:
-            out.setdefault(d, default_chunk(len(sdims)))
-        return out
-    raise UnsupportedOptionError(
-        f"chunks must be an int or a mapping dim → int, got {chunks!r}"
-    )
-
-
-def default_factors(
-    shape: Mapping[str, int],
-    spacing: Mapping[str, float],
-    chunk: Mapping[str, int],
-    levels: int | None = None,
-    factor: int = 2,
-) -> list[dict[str, int]]:
-    """Per-level factors (each relative to the previous level) for an image.
-
-    An axis is divided by ``factor`` unless its spacing is more than
-    :data:`ANISOTROPY_RATIO` times the finest spacing of the level (so anisotropic images
-    first become near-isotropic) or it has fewer than ``factor`` voxels. Without
-    ``levels``, levels are added until every axis fits in one chunk.
-
-    Parameters
-    ----------
-    shape, spacing, chunk : mapping spatial dim → value
-    levels : int, optional
-        Total number of levels including level 0.
-    factor : int
-        The division factor of an axis that is reduced.
-
-    Returns
-    -------
-    list of dict
-        One mapping dim → factor per level after level 0.
-    """
-    size = dict(shape)
-    sp = {d: float(v) for d, v in spacing.items()}
-    out: list[dict[str, int]] = []
-    while True:
-        if levels is not None:
-            if len(out) + 1 >= levels:
-                break
-        elif all(size[d] <= chunk[d] for d in size):
-            break
-        finest = min(sp.values())
-        f = {
-            d: factor if sp[d] <= ANISOTROPY_RATIO * finest and size[d] >= factor else 1
-            for d in size
-        }
-        if all(v == 1 for v in f.values()):
-            f = {d: factor if size[d] >= factor else 1 for d in size}
-            if all(v == 1 for v in f.values()):
-                break
-        out.append(f)
-        for d in size:
-            size[d] //= f[d]
-            sp[d] *= f[d]
-    return out
 
 
 # ---------------------------------------------------------------------- block kernels
@@ -137,15 +64,6 @@ def _accumulator(dtype: np.dtype[Any]) -> np.dtype[Any]:
     if np.issubdtype(dtype, np.complexfloating):
         return dtype
     return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
-
-
-def _cast(values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    if dtype == np.bool_:
-        return values >= 0.5
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.floor(values + 0.5), info.min, info.max).astype(dtype)
-    return values.astype(dtype, copy=False)
 
 
 def _blocked(block: np.ndarray, factors: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -178,18 +96,20 @@ def _block_mean(block: np.ndarray, factors: tuple[int, ...], dtype: np.dtype[Any
             and all(f == 1 for f in factors[:-3])):
         return _native.block_mean(block, factors)  # the integer rule below, compiled
     if block.dtype.kind == "f" and dtype.kind in "iub":  # smoothed (gaussian) integers
-        return _cast(_block_sum(block, factors, np.dtype(np.float64)) / n, dtype)
+        mean = _block_sum(block, factors, np.dtype(np.float64)) / n
+        return round_to_dtype(mean, dtype, "half_up")
     if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
         # exact integer arithmetic; rounds half up: floor(sum / n + 1/2)
         acc = np.dtype(np.int64) if dtype.itemsize >= 4 else np.dtype(np.int32)
         if dtype == np.uint64:
-            return _cast(_block_sum(block, factors, np.dtype(np.float64)) / n, dtype)
+            mean = _block_sum(block, factors, np.dtype(np.float64)) / n
+        return round_to_dtype(mean, dtype, "half_up")
         total = _block_sum(block, factors, acc)
         if dtype == np.bool_:
             return 2 * total >= n
         return ((2 * total + n) // (2 * n)).astype(dtype)
     total = _block_sum(block, factors, _accumulator(dtype))
-    return _cast(total / total.dtype.type(n), dtype)
+    return round_to_dtype(total / total.dtype.type(n), dtype, "half_up")
 
 
 def _block_nearest(block: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
@@ -228,33 +148,7 @@ def _gaussian_sigmas(factors: tuple[int, ...]) -> tuple[float, ...]:
     return tuple(float(np.sqrt((2 * f * f + 1) / 12.0)) if f > 1 else 0.0 for f in factors)
 
 
-def _smooth(block: np.ndarray, sigmas: tuple[float, ...], acc: np.dtype[Any]) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.gaussian_filter(block.astype(acc, copy=False), sigmas, mode="nearest",
-                                   truncate=4.0)
-
-
 # ---------------------------------------------------------------------- one level
-def _check_method(method: str | None, label: bool, dtype: np.dtype[Any]) -> str:
-    if method is None:
-        return "mode" if label else "mean"
-    if method not in METHODS:
-        raise UnsupportedOptionError(
-            f"unknown downsampling method {method!r}; choose one of {', '.join(METHODS)}"
-        )
-    if label and method not in LABEL_METHODS:
-        raise UnsupportedOptionError(
-            f"method={method!r} would average a label image into values that are no labels; "
-            "use method='mode' or 'nearest' (or label=False if it is not a label image)"
-        )
-    if method in ("mean", "gaussian") and not (
-        np.issubdtype(dtype, np.number) or dtype == np.bool_
-    ):
-        raise UnsupportedOptionError(f"method={method!r} needs numeric data, got dtype {dtype}")
-    return method
-
-
 def downsample(
     da: xr.DataArray,
     factors: Mapping[Hashable, int],
@@ -280,7 +174,7 @@ def downsample(
         Sizes ``n // f``; spacing ``f·S``; first image-frame coordinate
         ``coord0 + (f − 1)·S/2``; the same direction and attrs.
     """
-    method = _check_method(method, False, da.dtype)
+    method = check_pyramid_method(method, False, da.dtype)
     sdims = spatial_dims(da)
     bad = {d: v for d, v in factors.items() if d not in sdims and v != 1}
     if bad:
@@ -293,7 +187,7 @@ def downsample(
             )
     grid = grid_of(da)
     data = da.data if isinstance(da.data, dsa.Array) else dsa.from_array(da.data, chunks="auto")
-    target = _chunk_map(chunks, da) if chunks is not None else {}
+    target = level_chunks(chunks, da) if chunks is not None else {}
     # each input chunk (rounded to whole blocks) gives one small output chunk, so a task
     # holds one input chunk; the output is then merged into the target chunks
     in_chunks = []
@@ -304,17 +198,7 @@ def downsample(
     ftuple = tuple(f[d] for d in da.dims)
     out_dtype = np.dtype(da.dtype)
     if method == "gaussian":  # smooth before trimming, so the last block sees its neighbours
-        acc = _accumulator(out_dtype)
-        sigmas = _gaussian_sigmas(ftuple)
-        depth = {a: int(np.ceil(4 * s)) for a, s in enumerate(sigmas)}
-        # an axis shorter than the kernel is smoothed whole (one chunk, no overlap needed:
-        # the filter's own "nearest" boundary is the one map_overlap would add)
-        short = {a: -1 for a, n in enumerate(data.shape) if 0 < n <= depth[a]}
-        if short:
-            data = data.rechunk(short)
-            depth.update(dict.fromkeys(short, 0))
-        data = data.map_overlap(_smooth, depth=depth, boundary="nearest", dtype=acc,
-                                sigmas=sigmas, acc=acc)
+        data = gaussian_smooth(data, _gaussian_sigmas(ftuple), _accumulator(out_dtype))
     data = data[tuple(slice(0, (da.sizes[d] // f[d]) * f[d]) for d in da.dims)]
     # blocks must hold whole f-blocks (map_overlap may have merged small edge chunks)
     data = data.rechunk(tuple(max(fa, c - c % fa) for c, fa in zip(in_chunks, ftuple,
@@ -328,13 +212,7 @@ def downsample(
     )
     if target:
         reduced = reduced.rechunk({a: target[d] for a, d in enumerate(da.dims) if d in target})
-    names = grid.axes
-    f_xyz = np.array([f[a] for a in names], dtype=np.float64)
-    new_grid = grid.replace(
-        shape_xyz=tuple(da.sizes[a] // f[a] for a in names),
-        spacing_xyz=grid.spacing_xyz * f_xyz,
-        origin_xyz=grid.index_to_world((f_xyz - 1) / 2),
-    )
+    new_grid = grid.zoom_out([f[a] for a in grid.axes])
     coords = {
         k: v for k, v in da.coords.items() if not set(v.dims) & set(sdims)
     }
@@ -346,43 +224,6 @@ def downsample(
 
 
 # ---------------------------------------------------------------------- the pyramid
-def _level_factors(
-    da: xr.DataArray, levels: int | None, factors: Factors, chunk: Mapping[str, int]
-) -> list[dict[str, int]]:
-    sdims = spatial_dims(da)
-    if levels is not None and levels < 1:
-        raise UnsupportedOptionError(f"levels must be ≥ 1, got {levels}")
-    shape = {d: int(da.sizes[d]) for d in sdims}
-    if factors is None or isinstance(factors, int | np.integer):
-        spacing = da.spatial.spacing
-        step = 2 if factors is None else int(factors)
-        if step < 2:
-            raise UnsupportedOptionError(f"an int factor must be ≥ 2, got {factors}")
-        return default_factors(shape, spacing, chunk, levels, step)
-    if isinstance(factors, Mapping):
-        out: list[dict[str, int]] = []
-        size = dict(shape)
-        per = {d: int(factors.get(d, 1)) for d in sdims}
-        while (levels is not None and len(out) + 1 < levels) or (
-            levels is None and any(size[d] > chunk[d] for d in sdims)
-        ):
-            if any(size[d] < per[d] for d in sdims) or all(v == 1 for v in per.values()):
-                break
-            out.append(dict(per))
-            size = {d: size[d] // per[d] for d in sdims}
-        return out
-    seq = list(factors)
-    if levels is not None and levels != len(seq) + 1:
-        raise UnsupportedOptionError(
-            f"levels={levels} disagrees with {len(seq)} factor entries (levels = entries + 1)"
-        )
-    return [
-        dict.fromkeys(sdims, int(v)) if isinstance(v, int | np.integer)
-        else {d: int(v.get(d, 1)) for d in sdims}
-        for v in seq
-    ]
-
-
 def pyramid(
     da: xr.DataArray,
     levels: int | None = None,
@@ -426,20 +267,20 @@ def pyramid(
     >>> [tuple(tree[f"scale{k}"]["image"].shape) for k in range(3)]
     [(8, 64, 64), (8, 32, 32), (4, 16, 16)]
     """
-    is_label = bool(da.attrs.get("label", False)) if label is None else bool(label)
-    method = _check_method(method, is_label, np.dtype(da.dtype))
-    chunk = _chunk_map(chunks, da)
-    level0 = assign_grid(da, grid_of(da))
+    plan = plan_pyramid(da, levels, factors, chunks, method, label=label)
+    level0 = assign_grid(da, plan.grids[0])
     data0 = level0.data if isinstance(level0.data, dsa.Array) else dsa.from_array(level0.data)
-    rechunk = {a: chunk.get(str(d), data0.chunksize[a]) for a, d in enumerate(level0.dims)}
+    rechunk = {a: plan.chunks.get(str(d), data0.chunksize[a])
+               for a, d in enumerate(level0.dims)}
     level0 = level0.copy(data=data0.rechunk(rechunk))
-    if is_label:
+    if plan.label:
         level0.attrs["label"] = True
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset()}
     nodes["scale0"] = level0.to_dataset(name="image")
     current = level0
-    for k, f in enumerate(_level_factors(level0, levels, factors, chunk), start=1):
-        current = downsample(current, f, method, chunks=chunk)
+    for k, f in enumerate(plan.factors, start=1):
+        current = assign_grid(downsample(current, f, plan.method, chunks=plan.chunks),
+                              plan.grids[k])
         nodes[f"scale{k}"] = current.to_dataset(name="image")
     return xr.DataTree.from_dict(nodes)
 

@@ -23,19 +23,21 @@ from dask.highlevelgraph import HighLevelGraph
 from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.buffers import empty
-from spatial_xr.coords import _per_dim, assign_grid, grid_of, spatial_dims
+from spatial_xr.coords import assign_grid, grid_of, spatial_dims, values_by_dim
 from spatial_xr.errors import DimensionError, GeometryError, ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.resampling import (
     INTERPOLATION_MARGIN,
+    INTERPOLATION_METHODS,
     grid_with_shape,
     grid_with_spacing,
     index_mapping,
     source_box,
 )
 from spatial_xr.ops._blocks import as_3d, assemble, box_pieces, direct_source, read_box
-from spatial_xr.ops._kernels import CUBIC_PREFILTER_MARGIN, METHODS, resample_box
+from spatial_xr.ops._kernels import resample_box
 from spatial_xr.ops.fill import check_fill, fill_block
+from spatial_xr.ops.smooth import gaussian_smooth
 
 __all__ = ["antialias_sigma", "resample", "target_grid", "transform_matrix"]
 
@@ -46,19 +48,11 @@ DEFAULT_CHUNK_BYTES = 16 * 2**20
 # ---------------------------------------------------------------------- arguments
 def check_interpolation(interpolation: str) -> str:
     """Validate an interpolation name."""
-    if interpolation not in METHODS:
+    if interpolation not in INTERPOLATION_METHODS:
         raise ParameterError(
-            f"interpolation must be one of {METHODS}, got {interpolation!r}"
+            f"interpolation must be one of {INTERPOLATION_METHODS}, got {interpolation!r}"
         )
     return interpolation
-
-
-def margin(interpolation: str) -> tuple[int, int]:
-    """Input voxels read around ``floor(index)`` (plus the B-spline prefilter margin)."""
-    lo, hi = INTERPOLATION_MARGIN[interpolation]
-    if interpolation == "cubic":
-        return lo + CUBIC_PREFILTER_MARGIN, hi + CUBIC_PREFILTER_MARGIN
-    return lo, hi
 
 
 def transform_matrix(transform: Any, ndim: int) -> NDArray[np.float64] | None:
@@ -110,12 +104,6 @@ def transform_matrix(transform: Any, ndim: int) -> NDArray[np.float64] | None:
     return m
 
 
-def _in_dims_order(
-    value: Any, dims: Sequence[str], what: str
-) -> dict[str, float]:
-    return _per_dim(value, dims, what, 1.0)
-
-
 def target_grid(
     da: xr.DataArray,
     spacing: float | Sequence[float] | Mapping[Hashable, float] | None = None,
@@ -138,10 +126,10 @@ def target_grid(
     src = grid_of(da)
     dims = spatial_dims(da)
     if spacing is not None:
-        sp = _in_dims_order(spacing, dims, "spacing")
+        sp = values_by_dim(spacing, dims, "spacing")
         return grid_with_spacing(src, [sp[a] for a in src.axes])
     if shape is not None:
-        sh = _in_dims_order(shape, dims, "shape")
+        sh = values_by_dim(shape, dims, "shape")
         if any(v != int(v) or v < 1 for v in sh.values()):
             raise ParameterError(f"shape must hold positive integers, got {shape!r}")
         return grid_with_shape(src, [int(sh[a]) for a in src.axes])
@@ -371,7 +359,7 @@ def resample_numpy(
         _resample_slabs(arr, out, nlead, mapping_xyz, method, fill)
         return out
     a_full = _lift_zyx(mapping_xyz)
-    mar = margin(method)
+    mar = INTERPOLATION_MARGIN[method]
     lead = (slice(None),) * nlead
 
     def job(start: NDArray[np.int64], stop: NDArray[np.int64]) -> Any:
@@ -426,7 +414,7 @@ def resample_dask(
     chunks = (*lead_chunks, *out_chunks)
     name = "resample-" + tokenize(data.name, mapping_xyz, out_chunks, method, fill, str(dtype))
     a_full = _lift_zyx(mapping_xyz)
-    mar = margin(method)
+    mar = INTERPOLATION_MARGIN[method]
     direct = direct_source(data)
     lead_bounds = [np.concatenate([[0], np.cumsum(c)]) for c in lead_chunks]
     layer: dict[tuple[Any, ...], Any] = {}
@@ -470,22 +458,6 @@ def _output_chunks(
     if isinstance(chunks, Mapping):
         chunks = tuple(chunks.get(d, -1) for d in dims_zyx)
     return dask.array.core.normalize_chunks(chunks, out_shape_zyx, dtype=dtype)
-
-
-def _gaussian(block: NDArray[Any], sigma: Sequence[float],
-              out_dtype: np.dtype[Any]) -> NDArray[Any]:
-    from scipy import ndimage
-
-    return ndimage.gaussian_filter(block.astype(out_dtype, copy=False), sigma, mode="nearest",
-                                   truncate=4.0)
-
-
-def _smooth(data: dask.array.Array, nlead: int, sigma_zyx: NDArray[np.float64]) -> dask.array.Array:
-    dtype = np.dtype(np.float32) if data.dtype == np.float32 else np.dtype(np.float64)
-    sig = (0.0,) * nlead + tuple(float(s) for s in sigma_zyx)
-    depth = {nlead + a: int(np.ceil(4.0 * s)) + 1 for a, s in enumerate(sigma_zyx) if s > 0}
-    return data.map_overlap(_gaussian, depth=depth, boundary="nearest", sigma=sig,
-                            out_dtype=dtype, dtype=dtype, meta=np.empty((0,) * data.ndim, dtype))
 
 
 # ---------------------------------------------------------------------- public
@@ -598,7 +570,8 @@ def resample(
     else:
         lazy_input = lazy
     if np.any(sigma > 0):
-        data = _smooth(data, len(lead), sigma)
+        float_dtype = np.float32 if data.dtype == np.float32 else np.float64
+        data = gaussian_smooth(data, (0.0,) * len(lead) + tuple(sigma), np.dtype(float_dtype))
     lead_elems = int(np.prod([ordered.sizes[d] for d in lead])) if lead else 1
     if lazy and lead:
         lead_elems = int(np.prod([max(c) for c in data.chunks[: len(lead)]]))

@@ -14,10 +14,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.coords import grid_of
 from spatial_xr.errors import ParameterError
+from spatial_xr.geometry.resampling import INTERPOLATION_MARGIN
 from spatial_xr.ops._blocks import as_3d, assemble, box_pieces
 from spatial_xr.ops._kernels import sample_box
 from spatial_xr.ops.fill import check_fill, fill_block
-from spatial_xr.ops.resample import check_interpolation, margin
+from spatial_xr.ops.resample import check_interpolation
 
 __all__ = ["sample"]
 
@@ -107,7 +108,7 @@ def sample(
         data = dask.array.from_array(np.asarray(data), chunks=data.shape,
                                      name="sample-input-" + uuid.uuid4().hex)
     idx_xyz = grid.world_to_index(pts)
-    mar = margin(method)
+    mar = INTERPOLATION_MARGIN[method]
     shape_zyx = np.asarray(grid.shape_zyx, np.int64)
     nlead = len(lead)
     lead_chunks = data.chunks[:nlead]

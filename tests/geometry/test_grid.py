@@ -154,6 +154,82 @@ def test_bounds_contain_every_corner_of_oblique_grid(rng: np.random.Generator) -
     assert np.allclose(w.min(0), lo) and np.allclose(w.max(0), hi)
 
 
+def _sitk_image(g: Grid) -> sitk.Image:
+    img = sitk.Image([int(v) for v in g.shape_xyz], sitk.sitkFloat32)
+    img.SetSpacing(g.spacing_xyz.tolist())
+    img.SetOrigin(g.origin_xyz.tolist())
+    img.SetDirection(g.direction_xyz.ravel().tolist())
+    return img
+
+
+def test_center_is_simpleitk_continuous_centre_and_bounds_midpoint(
+    rng: np.random.Generator,
+) -> None:
+    for ndim in (2, 3, 3, 3):
+        g = random_grid(rng, ndim=ndim)
+        half = ((np.asarray(g.shape_xyz, np.float64) - 1) / 2).tolist()
+        want = _sitk_image(g).TransformContinuousIndexToPhysicalPoint(half)
+        np.testing.assert_allclose(g.center, want, rtol=0, atol=1e-9)
+        lo, hi = g.bounds  # the corner box is symmetric about the centre, oblique or not
+        np.testing.assert_allclose(g.center, (lo + hi) / 2, rtol=0, atol=1e-9)
+    assert Grid((3, 5), spacing_xyz=(2.0, 0.5), origin_xyz=(1.0, 1.0)).center.tolist() == [
+        3.0, 2.0]
+
+
+# ---------------------------------------------------------------------- zoom out
+def test_zoom_out_matches_simpleitk_bin_shrink(rng: np.random.Generator) -> None:
+    for _ in range(12):
+        g = random_grid(rng, max_size=20)
+        f = [int(rng.integers(1, n + 1)) for n in g.shape_xyz]
+        got = g.zoom_out(f)
+        want = sitk.BinShrink(_sitk_image(g), f)
+        assert got.shape_xyz == tuple(want.GetSize())
+        np.testing.assert_allclose(got.spacing_xyz, want.GetSpacing(), rtol=1e-15, atol=0)
+        np.testing.assert_allclose(got.origin_xyz, want.GetOrigin(), rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(got.direction_xyz, g.direction_xyz)
+
+
+def test_zoom_out_puts_each_coarse_voxel_at_its_block_centre(rng: np.random.Generator) -> None:
+    g = random_grid(rng, max_size=20)
+    f = (2, 3, 1)
+    z = g.zoom_out(f)
+    idx = all_indices(z)
+    # the mean of the world points of a block's fine voxels is the coarse voxel's point
+    offsets = np.array(list(itertools.product(*[range(v) for v in f])))
+    fine = g.index_to_world(idx[:, None, :] * np.array(f) + offsets[None, :, :])
+    np.testing.assert_allclose(z.index_to_world(idx), fine.mean(axis=1), rtol=0, atol=1e-9)
+    # image-frame coordinates: coord0 + (f - 1)·S/2 (DESIGN §3)
+    for a in range(3):
+        np.testing.assert_allclose(z.image_coords()[a][0],
+                                   g.image_coords()[a][0] + (f[a] - 1) * g.spacing_xyz[a] / 2,
+                                   rtol=0, atol=1e-9)
+
+
+def test_zoom_out_spacing_is_an_exact_product_and_never_decreases() -> None:
+    # an oblique, det -1 grid whose spacings are not binary fractions
+    d = random_direction(np.random.default_rng(7), 3, det=-1.0)
+    g = Grid((40, 37, 12), spacing_xyz=(0.7, 0.9, 2.5), origin_xyz=(-12.25, 7.5, 31.0),
+             direction_xyz=d)
+    previous = g.spacing_xyz
+    for f in [(1, 1, 1), (2, 2, 1), (4, 4, 1), (8, 8, 2), (24, 36, 6)]:
+        z = g.zoom_out(f)
+        assert z.spacing_xyz.tolist() == [s * v for s, v in zip(g.spacing_xyz.tolist(), f,
+                                                                 strict=True)]
+        assert np.all(z.spacing_xyz >= previous)
+        assert z.shape_xyz == tuple(n // v for n, v in zip(g.shape_xyz, f, strict=True))
+        previous = z.spacing_xyz
+    assert g.zoom_out(1) == g and g.zoom_out(1).spacing_xyz.tolist() == [0.7, 0.9, 2.5]
+    assert g.zoom_out(3).shape_xyz == (13, 12, 4)
+    # zooming twice is zooming once by the product
+    assert g.zoom_out((2, 3, 2)).zoom_out((3, 2, 2)).isclose(g.zoom_out((6, 6, 4)), atol=1e-12)
+
+
+@pytest.mark.parametrize("factors", [0, (2, 2), (2, 2, 13), (2.0, 2, 2), (2, -1, 1)])
+def test_zoom_out_rejects_bad_factors(factors: object) -> None:
+    with pytest.raises(GeometryError, match="zoom-out factors must be 3 integers"):
+        Grid((10, 10, 12)).zoom_out(factors)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------------- orientation
 @pytest.mark.parametrize("code", CODES_3D)
 def test_orientation_codes_match_nibabel(code: str) -> None:

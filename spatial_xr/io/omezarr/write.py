@@ -25,18 +25,14 @@ import xarray as xr
 import zarr
 import zarr.errors
 
-from spatial_xr.coords import grid_of, spatial_dims
+from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, OverwriteError, UnsupportedOptionError
+from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 from spatial_xr.io.omezarr.metadata import CANONICAL_ORDER, build_attrs, canonical_unit
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store, resolve_local_path
-from spatial_xr.ops.pyramid import (
-    _check_method,
-    _chunk_map,
-    _level_factors,
-    downsample,
-    tree_levels,
-)
+from spatial_xr.ops.pyramid import downsample, tree_levels
+from spatial_xr.ops.pyramid_plan import PyramidPlan, level_chunks, plan_pyramid
 
 __all__ = ["to_ome_zarr"]
 
@@ -57,7 +53,7 @@ def _canonical(da: xr.DataArray) -> xr.DataArray:
 
 
 def _write_chunks(da: xr.DataArray, chunks: Any) -> tuple[int, ...]:
-    per = _chunk_map(chunks, da)
+    per = level_chunks(chunks, da)
     return tuple(
         max(1, min(int(per.get(str(d), 1)), int(n))) for d, n in zip(da.dims, da.shape,
                                                                       strict=True)
@@ -126,10 +122,10 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
     return {"compressors": compressor}
 
 
-def _axis_metadata(da: xr.DataArray) -> tuple[dict[str, str | None], dict[str, float],
-                                              dict[str, float]]:
-    """Units, scale and translation by dim of one (canonical) level."""
-    grid = grid_of(da)
+def _axis_metadata(da: xr.DataArray, grid: Grid) -> tuple[dict[str, str | None],
+                                                          dict[str, float], dict[str, float]]:
+    """Units, scale and translation by dim of one (canonical) level whose geometry is
+    ``grid`` (scale = spacing, translation = world position of voxel 0)."""
     units: dict[str, str | None] = {}
     scale: dict[str, float] = {}
     trans: dict[str, float] = {}
@@ -147,6 +143,31 @@ def _axis_metadata(da: xr.DataArray) -> tuple[dict[str, str | None], dict[str, f
                 scale["t"], trans["t"] = step, float(v[0])
                 units["t"] = canonical_unit(da.coords["t"].attrs.get("units"))
     return units, scale, trans
+
+
+def _given_grids(levels: list[xr.DataArray]) -> list[Grid]:
+    """Grids of given pyramid levels.
+
+    A level whose coordinates describe level 0 zoomed out by integer factors (the DESIGN §3
+    rule, as :func:`~spatial_xr.ops.pyramid.pyramid` builds it) gets that exact grid, so its
+    spacing is level 0's times an integer rather than a value recovered from coordinates
+    (which may fall an ulp below the finer level's); any other level keeps the grid of its
+    coordinates.
+    """
+    base = grid_of(levels[0])
+    out = [base]
+    for level in levels[1:]:
+        grid = grid_of(level)
+        ratio = grid.spacing_xyz / base.spacing_xyz
+        f = np.rint(ratio)
+        if np.all((f >= 1) & (f <= base.shape_xyz)) and np.allclose(ratio, f, rtol=1e-9,
+                                                                      atol=0):
+            exact = base.zoom_out([int(v) for v in f]).replace(shape_xyz=grid.shape_xyz)
+            size = max(float(grid.spacing_xyz.max()), float(np.abs(grid.origin_xyz).max()))
+            if exact.isclose(grid, atol=1e-9 * size):
+                grid = exact
+        out.append(grid)
+    return out
 
 
 # ---------------------------------------------------------------------- writing
@@ -214,11 +235,27 @@ def _read_block(level: xr.DataArray, factors: Mapping[str, int], chunks: Any) ->
     )
 
 
+def _next_level(
+    plan: PyramidPlan, k: int, previous: tuple[xr.DataArray, zarr.Array],
+    level0: xr.DataArray, in_memory: bool, chunks: Any,
+) -> xr.DataArray:
+    """Pyramid level ``k`` (≥ 1), downsampled from level ``k − 1`` as ``plan`` says."""
+    prev, prev_arr = previous
+    factors = plan.factors[k - 1]
+    read = _read_block(prev, factors, chunks)
+    if not in_memory:
+        prev = _from_stored(prev_arr, prev, read)
+    elif k == 1:
+        prev = prev.copy(data=_as_dask(level0, read))
+    level = downsample(prev, factors, plan.method, chunks=plan.chunks)
+    return assign_grid(level, plan.grids[k])
+
+
 def _write_group(
     store: Any,
     levels: list[xr.DataArray],
     *,
-    build: tuple[list[dict[str, int]], str, dict[str, int]] | None,
+    plan: PyramidPlan | None,
     version: str,
     chunks: Any,
     shards: Any,
@@ -227,10 +264,8 @@ def _write_group(
 ) -> None:
     root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
     meta_levels = []
-    todo = list(levels)
-    if build is not None:
-        factors, method, chunk_map = build
-        todo = [levels[0]] + [None] * len(factors)  # type: ignore[list-item]
+    # scale and translation come from these grids, never from a level's coordinates
+    grids = _given_grids(levels) if plan is None else list(plan.grids)
     # an image already in memory: every level is computed from the previous one in
     # memory and all are written in one computation (the extra levels together are
     # smaller than the image); a lazy image: level k is read back from the stored level k − 1,
@@ -238,28 +273,24 @@ def _write_group(
     # level k reads the f-fold block of level k − 1 that makes one whole output chunk
     # (from the store or the caller's array), so no task waits for pieces computed by
     # others: on a cluster, nothing but the output crosses between workers
-    in_memory = build is not None and not isinstance(levels[0].data, dsa.Array)
+    in_memory = plan is not None and not isinstance(levels[0].data, dsa.Array)
     pending: list[tuple[xr.DataArray, zarr.Array, tuple[int, ...]]] = []
     previous: tuple[xr.DataArray, zarr.Array] | None = None
-    for k, level in enumerate(todo):
-        if level is None:  # next pyramid level, from the previous one
-            prev, prev_arr = previous  # type: ignore[misc]
-            read = _read_block(prev, factors[k - 1], chunks)
-            if not in_memory:
-                prev = _from_stored(prev_arr, prev, read)
-            elif k == 1:
-                prev = prev.copy(data=_as_dask(levels[0], read))
-            level = downsample(prev, factors[k - 1], method, chunks=chunk_map)
+    for k in range(len(grids)):
+        if plan is not None and previous is not None:  # next level, from the previous one
+            level = _next_level(plan, k, previous, levels[0], in_memory, chunks)
+        else:
+            level = levels[k]
         wchunks = _write_chunks(level, chunks)
         wshards = _shards(level, shards, wchunks, version)
         arr = _create(root, k, level, wchunks, wshards, codec, version)
         block = wshards or wchunks
-        if build is not None and not in_memory:
+        if plan is not None and not in_memory:
             _store_level(level, arr, block)
         else:
             pending.append((level, arr, block))
         previous = (level, arr)
-        units, scale, trans = _axis_metadata(level)
+        units, scale, trans = _axis_metadata(level, grids[k])
         meta_levels.append((f"scale{k}/image", scale, trans, units))
     if pending:  # given levels: one computation, so shared upstream tasks run once
         dsa.store([_as_dask(lv, b).rechunk(b) for lv, _, b in pending],
@@ -270,7 +301,7 @@ def _write_group(
         dims=dims,
         units=meta_levels[0][3],
         levels=[(p, s, t) for p, s, t, _ in meta_levels],
-        direction_zyx=grid_of(levels[0]).direction_zyx,
+        direction_zyx=grids[0].direction_zyx,
         name=name,
     )
     root.attrs.update(attrs)
@@ -346,7 +377,7 @@ def to_ome_zarr(
     """
     if version not in VERSIONS:
         raise UnsupportedOptionError(f"version must be '0.5' or '0.4', got {version!r}")
-    build = None
+    plan = None
     if isinstance(obj, xr.DataTree):
         levels_da = [_canonical(lv) for lv in tree_levels(obj)]
     elif isinstance(pyramid, xr.DataTree):
@@ -359,13 +390,11 @@ def to_ome_zarr(
     else:
         levels_da = [_canonical(obj)]
         if pyramid:
-            is_label = bool(obj.attrs.get("label", False)) if label is None else bool(label)
-            m = _check_method(method, is_label, np.dtype(obj.dtype))
-            chunk_map = _chunk_map(chunks, levels_da[0])
-            build = (_level_factors(levels_da[0], levels, factors, chunk_map), m, chunk_map)
+            plan = plan_pyramid(levels_da[0], levels=levels, factors=factors, chunks=chunks,
+                                method=method, label=label)
     name = name or (str(levels_da[0].name) if levels_da[0].name is not None else None)
     codec = _compressors(compressor, version)
-    kwargs = dict(build=build, version=version, chunks=chunks, shards=shards, codec=codec,
+    kwargs = dict(plan=plan, version=version, chunks=chunks, shards=shards, codec=codec,
                   name=name)
     ctx: Any = contextlib.nullcontext()
     if progress:

@@ -99,6 +99,67 @@ def test_metadata_scale_translation_orientation(tmp_path, version):
     np.testing.assert_array_equal(attrs["spatial_xr"]["direction_zyx"], da.attrs["direction"])
 
 
+def _datasets(path, version: str) -> tuple[list[str], list[dict]]:
+    """Axis names and datasets of the multiscale metadata as written (raw JSON)."""
+    if version == "0.5":
+        ms = json.loads((path / "zarr.json").read_text())["attributes"]["ome"]["multiscales"][0]
+    else:
+        ms = json.loads((path / ".zattrs").read_text())["multiscales"][0]
+    return [a["name"] for a in ms["axes"]], ms["datasets"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("kind", ["oblique", "oblique_det_neg", "signed_permutation_det_neg"])
+@pytest.mark.parametrize("source", ["image", "tree"])
+def test_written_scales_are_level0_spacing_times_factor(tmp_path, version, kind, source):
+    # anisotropic (z first keeps factor 1) and oblique or det -1: the case where a scale
+    # recovered from a level's coordinates came out an ulp below level 0's
+    da = make_image(direction=DIRECTIONS[kind])
+    path = tmp_path / "img.ome.zarr"
+    if source == "image":
+        da.spatial.to_ome_zarr(path, version=version, chunks=8)
+    else:
+        da.spatial.pyramid(chunks=8).spatial.to_ome_zarr(path, version=version)
+    dims, datasets = _datasets(path, version)
+    assert dims == ["z", "y", "x"] and len(datasets) > 2
+    scales = np.array([d["coordinateTransformations"][0]["scale"] for d in datasets])
+    trans = np.array([d["coordinateTransformations"][1]["translation"] for d in datasets])
+    grid0 = da.spatial.grid
+    assert scales[0].tolist() == grid0.spacing_zyx.tolist()
+    shapes = [zarr.open_array(str(path / d["path"]), mode="r").shape for d in datasets]
+    for k in range(1, len(datasets)):
+        factor = np.rint(scales[k] / scales[0])
+        # exactly level 0's spacing times an integer factor, and that factor is the one
+        # the level's shape was divided by
+        assert factor.min() >= 1
+        assert scales[k].tolist() == (scales[0] * factor).tolist()
+        assert list(shapes[k]) == [n // int(f) for n, f in zip(shapes[0], factor, strict=True)]
+        # translation: world position (x, y, z as z, y, x axes) of the centre of the first
+        # block of level 0 (DESIGN §3)
+        centre = grid0.index_to_world((factor[::-1] - 1) / 2)
+        np.testing.assert_allclose(trans[k], centre[::-1], rtol=0, atol=1e-12)
+    # non-decreasing along every axis, as the validators require
+    assert np.all(np.diff(scales, axis=0) >= 0)
+    assert np.any(scales[1] == scales[0])  # an axis keeps factor 1 at level 1
+    model = ome_zarr_models.open_ome_zarr(zarr.open_group(str(path), mode="r"), version=version)
+    assert type(model).__name__ == "Image"
+
+
+def test_given_levels_that_are_no_integer_zoom_out_keep_their_own_grid(tmp_path):
+    da = make_image(direction=DIRECTIONS["oblique"])
+    coarse = da.spatial.resample(spacing=(3.75, 1.05, 1.35))  # 1.5 × level 0: no block rule
+    tree = xr.DataTree.from_dict({"/scale0": da.to_dataset(name="image"),
+                                  "/scale1": coarse.to_dataset(name="image")})
+    path = tmp_path / "img.ome.zarr"
+    tree.spatial.to_ome_zarr(path, version="0.5")
+    _, datasets = _datasets(path, "0.5")
+    scale, trans = (t[t["type"]] for t in datasets[1]["coordinateTransformations"])
+    grid = coarse.spatial.grid
+    assert scale == grid.spacing_zyx.tolist()
+    assert trans == grid.origin_xyz[::-1].tolist()
+    ome_zarr_models.open_ome_zarr(zarr.open_group(str(path), mode="r"), version="0.5")
+
+
 def _ngff_direction(image) -> np.ndarray:
     from ngff_zarr.ngff_image_to_itk_image import ngff_image_to_itk_image
 
@@ -117,9 +178,14 @@ def test_ngff_zarr_reads_what_we_wrote(tmp_path, version, kind):
     for k, image in enumerate(ms.images):
         level = ours.spatial.level(k)
         g = level.spatial.grid
-        assert image.scale == dict(zip(("x", "y", "z"), g.spacing_xyz.tolist(), strict=True))
+        # our grid is read back from the level's coordinates, ngff-zarr's straight from the
+        # metadata: the two agree to a few ulps (the metadata itself is checked exactly in
+        # test_written_scales_are_level0_spacing_times_factor)
+        assert set(image.scale) == set(image.translation) == {"x", "y", "z"}
         for i, a in enumerate(("x", "y", "z")):
-            assert image.translation[a] == g.origin_xyz[i]
+            np.testing.assert_allclose(image.scale[a], g.spacing_xyz[i], rtol=1e-14, atol=0)
+            np.testing.assert_allclose(image.translation[a], g.origin_xyz[i], rtol=0,
+                                       atol=1e-12)
         np.testing.assert_array_equal(np.asarray(image.data), level.values)
         # ngff-zarr turns the RFC-4 labels into the same ITK direction
         np.testing.assert_array_equal(_ngff_direction(image), g.direction_xyz)

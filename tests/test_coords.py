@@ -1,0 +1,41 @@
+"""spatial_xr.coords.values_by_dim: per-axis arguments by dim name, and its callers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import spatial_xr
+from spatial_xr.coords import values_by_dim
+from spatial_xr.errors import GeometryError
+
+
+def test_scalar_sequence_mapping_and_default():
+    dims = ("z", "y", "x")
+    assert values_by_dim(2, dims, "spacing") == {"z": 2.0, "y": 2.0, "x": 2.0}
+    assert values_by_dim([3, 2, 1], dims, "spacing") == {"z": 3.0, "y": 2.0, "x": 1.0}
+    assert values_by_dim(np.array([0.5]), dims, "spacing") == dict.fromkeys(dims, 0.5)
+    got = values_by_dim({"x": 1, "z": 3, "y": 2, "t": 9}, dims, "shape")
+    assert got == {"z": 3.0, "y": 2.0, "x": 1.0} and list(got) == list(dims)
+    assert values_by_dim(None, ("y", "x"), "spacing", default=0.7) == {"y": 0.7, "x": 0.7}
+
+
+def test_sequence_follows_the_array_dim_order():
+    # a transposed image: values are taken in its own order of spatial dims
+    da = spatial_xr.from_array(np.zeros((4, 5, 6)), spacing=(3.0, 2.0, 1.0))
+    t = da.transpose("x", "z", "y")
+    assert t.spatial.dims == ("x", "z", "y")
+    assert values_by_dim((1.0, 3.0, 2.0), t.spatial.dims, "spacing") == {
+        "x": 1.0, "z": 3.0, "y": 2.0}
+    back = spatial_xr.from_array(np.zeros((6, 4, 5)), spacing=(1.0, 3.0, 2.0),
+                                 dims=("x", "z", "y"))
+    assert back.spatial.grid.isclose(da.spatial.grid)
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ({"z": 1, "y": 2}, "spacing mapping lacks dims ['x']"),
+    ((1.0, 2.0), "spacing must be a scalar, a mapping by dim name or 3 values"),
+])
+def test_bad_values_name_the_argument(value, fragment):
+    with pytest.raises(GeometryError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        values_by_dim(value, ("z", "y", "x"), "spacing")
