@@ -34,6 +34,7 @@ __all__ = [
     "WHOLE_ROW_BYTES",
     "ByteRangeArray",
     "covering_box",
+    "cut_box",
     "open_binary",
 ]
 
@@ -71,12 +72,13 @@ def _zlib_errors() -> tuple[type[BaseException], ...]:
 
 
 def covering_box(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any, ...]]:
-    """Split a basic index into a step-1 box and the index that cuts the box to it.
+    """Split an index into a step-1 box and the index that cuts the box to it.
 
     Parameters
     ----------
-    key : tuple of int and slice
-        A basic numpy index (missing trailing axes are whole).
+    key : tuple of int, slice and 1-D integer or boolean arrays
+        A numpy index (missing trailing axes are whole); arrays select along their axis
+        independently of each other (orthogonal indexing, as dask passes them).
     shape : sequence of int
         Shape of the indexed array.
 
@@ -85,8 +87,8 @@ def covering_box(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any
     box : list of range
         One step-1 range per axis covering what ``key`` selects.
     post : tuple
-        Index to apply to the box (as an array of ``len(r)`` per axis) to obtain
-        ``array[key]``: steps, reversals and integer axes.
+        Index to apply to the box with :func:`cut_box` to obtain the selection: steps,
+        reversals, integer axes and index arrays relative to the box.
     """
     if not isinstance(key, tuple):
         key = (key,)
@@ -108,6 +110,16 @@ def covering_box(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any
             else:
                 box.append(range(r[-1], r[0] + 1))
                 post.append(slice(None, None, r.step))
+        elif isinstance(k, list | np.ndarray):
+            idx = np.asarray(k)
+            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp).ravel()
+            idx = np.where(idx < 0, idx + n, idx)
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise IndexError(f"index out of bounds for an axis of size {n}")
+            lo = int(idx.min()) if idx.size else 0
+            hi = int(idx.max()) + 1 if idx.size else 0
+            box.append(range(lo, hi))
+            post.append(idx - lo)
         else:
             i = int(k)
             i = i + n if i < 0 else i
@@ -116,6 +128,19 @@ def covering_box(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any
             box.append(range(i, i + 1))
             post.append(0)
     return box, tuple(post)
+
+
+def cut_box(arr: np.ndarray, post: tuple[Any, ...]) -> np.ndarray:
+    """Apply the ``post`` index of :func:`covering_box` to the box read for it."""
+    basic = tuple(slice(None) if isinstance(p, np.ndarray) else p for p in post)
+    out = arr[basic]
+    axis = 0
+    for p in post:
+        if isinstance(p, np.ndarray):
+            out = np.take(out, p, axis=axis)
+        if not isinstance(p, int | np.integer):
+            axis += 1
+    return out
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid, compose_affine, decompose_affine
 from spatial_xr.geometry.orientation import direction_to_code
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.byterange import ByteRangeArray, covering_box
+from spatial_xr.io.byterange import ByteRangeArray, covering_box, cut_box
 from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
 from spatial_xr.io.metaimage.header import (
     MetaImageHeader,
@@ -115,7 +115,7 @@ class MetaImageArray:
                 arr[rel] = piece.read_box(box[self.lead:])
         if not arr.dtype.isnative:
             arr = arr.byteswap().view(arr.dtype.newbyteorder("="))
-        return np.asarray(arr[post], dtype=self.dtype)
+        return np.asarray(cut_box(arr, post), dtype=self.dtype)
 
 
 def shear_description(direction: np.ndarray, names: str = "xyzt") -> str:
@@ -390,7 +390,7 @@ def open_metaimage(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.Da
                                [(p.path, p.offset, p.codec) for p in pieces], str(out_dtype),
                                c_shape)
     data = fresh_read_array(dsa.from_array(
-        lazy, chunks=c_chunks, asarray=False, fancy=False, name=f"metaimage-{token}",
+        lazy, chunks=c_chunks, asarray=False, fancy=True, name=f"metaimage-{token}",
         meta=np.empty((0,) * lazy.ndim, out_dtype)))
     attrs: dict[str, Any] = {"source_format": "MetaImage"}
     extra = {k: v for k, v in hdr.fields.items() if k not in _USED}
