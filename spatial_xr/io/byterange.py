@@ -307,17 +307,15 @@ class ByteRangeArray:
         got = 0
         consumed = 0
         try:
-            while True:
-                if d.eof:
-                    break
+            while not d.eof:
+                exhausted = False
                 if tail:
                     data = tail
                 else:
                     want = IN_BLOCK if limit is None else min(IN_BLOCK, limit - consumed)
                     data = fobj.read(want) if want > 0 else b""
                     consumed += len(data)
-                    if not data:
-                        break
+                    exhausted = not data  # still drain what the decompressor holds
                 if skip:
                     chunk = d.decompress(data, min(skip, _SKIP_BLOCK))
                     skip -= len(chunk)
@@ -325,10 +323,11 @@ class ByteRangeArray:
                     chunk = d.decompress(data, need - got)
                     view[got:got + len(chunk)] = chunk
                     got += len(chunk)
+                elif not check_end:
+                    break
                 else:
-                    if not check_end:
-                        break
-                    if d.decompress(data, 1):
+                    chunk = d.decompress(data, 1)
+                    if chunk:
                         raise FormatError(
                             f"{self.path!r}: the compressed voxel data inflate to more than "
                             f"the {self.nbytes} bytes the header declares; the header's sizes "
@@ -336,6 +335,8 @@ class ByteRangeArray:
                         )
                 tail = d.unconsumed_tail
                 if got >= need and not skip and not check_end:
+                    break
+                if exhausted and not chunk and not tail:
                     break
         except _zlib_errors() as exc:
             raise FormatError(

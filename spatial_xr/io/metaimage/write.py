@@ -25,7 +25,7 @@ from spatial_xr.errors import DimensionError, FormatError
 from spatial_xr.io.atomic import atomic_output, check_overwrite
 from spatial_xr.io.metaimage.read import DISTANCE_UNITS, is_metaimage_path
 
-__all__ = ["METAIMAGE_TYPES", "write_metaimage"]
+__all__ = ["METAIMAGE_TYPES", "slab_bytes", "write_metaimage"]
 
 METAIMAGE_TYPES: dict[str, str] = {
     "b": "MET_UCHAR", "i1": "MET_CHAR", "u1": "MET_UCHAR", "i2": "MET_SHORT",
@@ -122,7 +122,7 @@ def _header(da: xr.DataArray, element_type: str, data_file: str, compressed: boo
     return ("\n".join(lines) + "\n").encode("latin-1")
 
 
-def _slabs(data: xr.DataArray, stored: np.dtype[Any]) -> Iterator[memoryview]:
+def slab_bytes(data: xr.DataArray, stored: np.dtype[Any]) -> Iterator[memoryview]:
     """C-ordered bytes of (t, z-slab) blocks in file order (t, z, y, x, c)."""
     arr = data.data
     has_t = "t" in data.dims
@@ -162,7 +162,7 @@ def _write_data(f: IO[bytes], data: xr.DataArray, stored: np.dtype[Any],
     """Write the voxels; returns the number of bytes written."""
     written = 0
     comp = _compressor() if compress else None
-    for block in _slabs(data, stored):
+    for block in slab_bytes(data, stored):
         out = comp.compress(block) if comp is not None else block
         f.write(out)
         written += len(out)
