@@ -20,8 +20,9 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import grid_of, spatial_dims
+from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, FormatError
+from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output, check_overwrite
 from spatial_xr.io.metaimage.read import DISTANCE_UNITS, is_metaimage_path
 
@@ -186,7 +187,8 @@ def write_metaimage(
     ----------
     da : xarray.DataArray
         Image with dims among ``t, c, z, y, x`` (2-D to 4-D; ``c`` becomes
-        ``ElementNumberOfChannels``). Bool is written as ``MET_UCHAR``.
+        ``ElementNumberOfChannels``; a 2-D image with ``t`` is written with one z slice,
+        since MetaImage's 4th axis follows z). Bool is written as ``MET_UCHAR``.
     path : str or path-like
         Destination ending in ``.mha`` or ``.mhd``; the data file of a ``.mhd`` is put
         beside it with the same stem and ``.raw`` (``.zraw`` when compressed).
@@ -212,9 +214,14 @@ def write_metaimage(
     path = Path(path)
     if not is_metaimage_path(path):
         raise FormatError(f"MetaImage file names end in .mha or .mhd; got {str(path)!r}")
+    grid = grid_of(da)  # refuse an irregular grid before anything is written
+    if "t" in da.dims and grid.ndim == 2:  # MetaImage's 4th axis is t: add z of size 1
+        grid = Grid((*grid.shape_xyz, 1), (*grid.spacing_xyz, 1.0), (*grid.origin_xyz, 0.0),
+                    np.block([[grid.direction_xyz, np.zeros((2, 1))],
+                              [np.zeros((1, 2)), np.ones((1, 1))]]))
+        da = assign_grid(da.expand_dims("z"), grid)
     data = _layout(da)
     stored, element_type = _element_type(np.dtype(data.dtype))
-    grid_of(da)  # refuse an irregular grid before anything is written
     if path.suffix.lower() == ".mha":
         with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
             reserve = "0".rjust(_SIZE_FIELD) if compress else None

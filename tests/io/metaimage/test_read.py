@@ -21,7 +21,7 @@ from spatial_xr.errors import (
     SpatialXRWarning,
 )
 from spatial_xr.io import byterange
-from spatial_xr.io.formats import find_format, recognise
+from spatial_xr.io.formats import capability_table, find_format, recognise
 from spatial_xr.io.metaimage import open_metaimage
 from tests.io.metaimage.conftest import (
     DIRECTIONS_3D,
@@ -128,6 +128,17 @@ def test_big_endian_data(tmp_path: Path, rng, key: str) -> None:
     da = open_metaimage(path)
     assert da.dtype == np.dtype(np.int32) and da.dtype.isnative
     np.testing.assert_array_equal(da.values, arr)
+    assert_matches_sitk(da, path)
+
+
+def test_array_element_types_with_channels(tmp_path: Path, rng) -> None:
+    arr = _volume(rng, (3, 4, 5, 2), np.uint8)
+    arr.tofile(tmp_path / "v.raw")
+    path = tmp_path / "v.mhd"
+    path.write_text(_header(3, (5, 4, 3), "MET_UCHAR_ARRAY", "v.raw",
+                            ElementNumberOfChannels="2"))
+    da = open_metaimage(path)
+    assert da.dims == ("c", "z", "y", "x")
     assert_matches_sitk(da, path)
 
 
@@ -257,6 +268,8 @@ def test_anatomical_orientation_is_cross_checked(tmp_path: Path) -> None:
 
 
 def test_registry_and_attrs(tmp_path: Path, rng) -> None:
+    row = next(r for r in capability_table() if r["name"] == "metaimage")
+    assert row["extensions"] == ".mha .mhd" and row["write"] and row["partial_reads"]
     assert recognise(tmp_path / "new.mha").name == "metaimage"
     assert recognise(tmp_path / "new.mhd").name == "metaimage"
     img = sitk_image(_volume(rng), SPACING, ORIGIN, np.eye(3))
@@ -351,6 +364,19 @@ def test_zlib_slab_inflates_only_up_to_its_last_plane(tmp_path: Path, rng, count
     counting[str(path)] = 0
     np.testing.assert_array_equal(da.values, arr)
     assert size - 2048 <= counting[str(path)] <= size  # one pass over the stream
+
+
+def test_list_graph_runs_on_distributed(tmp_path: Path, rng, dask_client) -> None:
+    arr = _volume(rng, (4, 5, 6), np.int16)
+    names = [f"s{i}.zraw" for i in range(4)]
+    _slices(tmp_path, arr, names, compress=True)
+    path = tmp_path / "list.mhd"
+    path.write_text(_header(3, (6, 5, 4), "MET_SHORT", "LIST", CompressedData="True")
+                    + "\n".join(names) + "\n")
+    da = open_metaimage(path, chunks={"z": 1})
+    assert da.data.numblocks == (4, 1, 1)
+    out = dask_client.compute(da.data.sum()).result()
+    assert int(out) == int(arr.astype(np.int64).sum())
 
 
 def test_graph_pickles(tmp_path: Path, rng) -> None:

@@ -107,6 +107,19 @@ def test_simpleitk_to_ours_to_simpleitk(tmp_path: Path, rng, compress: bool) -> 
     assert ours_keys == itk_keys
 
 
+def test_2d_time_series_gets_one_z_slice(tmp_path: Path, rng) -> None:
+    series = spatial_xr.from_array(rng.random((3, 4, 5)).astype(np.float32),
+                                   dims=("t", "y", "x"), spacing=(0.5, 0.25),
+                                   origin=(1.0, 2.0))
+    series.spatial.to_metaimage(tmp_path / "series.mha")
+    img = sitk.ReadImage(str(tmp_path / "series.mha"))
+    assert img.GetSize() == (5, 4, 1, 3)
+    back = open_metaimage(tmp_path / "series.mha")
+    assert back.sizes == {"t": 3, "z": 1, "y": 4, "x": 5}
+    np.testing.assert_array_equal(back.isel(z=0).values, series.values)
+    assert_matches_sitk(back, tmp_path / "series.mha")
+
+
 def test_bool_and_unstorable_dtypes(tmp_path: Path) -> None:
     mask = spatial_xr.from_array(np.eye(4, dtype=bool)[None].repeat(3, 0))
     mask.spatial.to_metaimage(tmp_path / "mask.mha")
