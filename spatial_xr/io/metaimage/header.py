@@ -27,6 +27,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_LINE_BYTES",
     "MetaImageHeader",
+    "list_file_count",
     "read_metaimage_header",
 ]
 

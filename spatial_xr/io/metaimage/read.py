@@ -57,8 +57,8 @@ from spatial_xr.io.validate import (
     require_data_fits,
 )
 
-__all__ = ["DISTANCE_UNITS", "MetaImageArray", "is_metaimage_path", "open_metaimage",
-           "shear_description"]
+__all__ = ["DISTANCE_UNITS", "MetaImageArray", "data_pieces", "is_metaimage_path",
+           "open_metaimage", "shear_description"]
 
 DISTANCE_UNITS = {"mm": "millimeter", "um": "micrometer", "cm": "centimeter"}
 """MetaIO ``DistanceUnits`` → UDUNITS-2 names of the coords' ``units``."""
