@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+import SimpleITK as sitk  # in the test extra: a missing install fails, never skips
 import xarray as xr
-
-sitk = pytest.importorskip("SimpleITK")
 
 
 def rotation(axis: int, degrees: float) -> np.ndarray:
