@@ -180,6 +180,29 @@ def _ct_dicom(root: Path, prof: Profile) -> Path:
     return folder
 
 
+def _write_metaimage_sitk(path: Path, prof: Profile, compress: bool) -> Path:
+    """The CT written by SimpleITK itself (``WriteImage``, its default zlib level)."""
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(ct_volume(prof.ct_shape))
+    img.SetSpacing([float(v) for v in SPACING_ZYX[::-1]])
+    img.SetOrigin([float(v) for v in _origin_xyz(prof.ct_shape)])
+    sitk.WriteImage(img, str(path), useCompression=compress)
+    return path
+
+
+def _ct_mha(root: Path, prof: Profile) -> Path:
+    return _write_metaimage_sitk(root / "ct.mha", prof, compress=False)
+
+
+def _ct_mha_zlib(root: Path, prof: Profile) -> Path:
+    return _write_metaimage_sitk(root / "ct_zlib.mha", prof, compress=True)
+
+
+def _ct_mhd(root: Path, prof: Profile) -> Path:
+    return _write_metaimage_sitk(root / "ct.mhd", prof, compress=False)
+
+
 def _big_zarr(root: Path, prof: Profile) -> Path:
     """A plain Zarr v3 array (int16, zstd) of ``big_shape``, written chunk by chunk."""
     import zarr
@@ -232,9 +255,13 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "big_zarr": _big_zarr,
     "big_omezarr": _big_omezarr,
     "batch": _batch,
+    "ct_mha": _ct_mha,
+    "ct_mha_zlib": _ct_mha_zlib,
+    "ct_mhd": _ct_mhd,
 }
 _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
-          "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch"}
+          "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch",
+          "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd"}
 
 
 def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:

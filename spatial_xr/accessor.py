@@ -175,6 +175,15 @@ class SpatialAccessor:
 
         write_nifti(self._da, path, overwrite=overwrite, **kwargs)
 
+    def to_metaimage(
+        self, path: str | os.PathLike[str], *, compress: bool = False, overwrite: bool = False
+    ) -> None:
+        """Write ``.mha`` or ``.mhd`` + ``.raw``/``.zraw``; see
+        :func:`spatial_xr.io.metaimage.write_metaimage`."""
+        from spatial_xr.io.metaimage import write_metaimage
+
+        write_metaimage(self._da, path, compress=compress, overwrite=overwrite)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     def crop(self, lower: Any = None, upper: Any = None, **kwargs: Any) -> xr.DataArray:
         """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``).

@@ -6,8 +6,8 @@ import importlib
 
 from benchmarks.harness import Case
 
-MODULES = ("reference", "nifti", "dicom", "resample", "pyramid", "patch", "outofcore",
-           "scaling")
+MODULES = ("reference", "nifti", "metaimage", "dicom", "resample", "pyramid", "patch",
+           "outofcore", "scaling")
 
 
 def all_cases() -> list[Case]:

@@ -1,1 +1,1 @@
-"""Readers and writers: NIfTI, DICOM, OME-Zarr, and :func:`open_image` dispatch."""
+"""Readers and writers: NIfTI, DICOM, OME-Zarr, MetaImage, and :func:`open_image` dispatch."""

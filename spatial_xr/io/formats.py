@@ -463,3 +463,13 @@ register_format(Format(
     notes="reads only the files (or frames) a computation touches; compressed transfer "
           "syntaxes decode per frame",
 ))
+register_format(Format(
+    name="metaimage",
+    description="MetaImage / MetaIO (.mha, .mhd + .raw/.zraw, LIST of slice files)",
+    reader="spatial_xr.io.metaimage:open_metaimage",
+    writer="spatial_xr.io.metaimage:write_metaimage",
+    extensions=(".mha", ".mhd"),
+    notes="raw data read only the bytes of the slabs a chunk needs; zlib data "
+          "(CompressedData) inflate one stream per chunk request, from its start up to the "
+          "last plane needed (one chunk per t frame by default)",
+))
