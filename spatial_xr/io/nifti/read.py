@@ -22,7 +22,6 @@ import math
 import os
 import warnings
 import zlib
-from collections.abc import Mapping
 from typing import IO, Any, Literal
 
 import dask
@@ -40,20 +39,25 @@ from spatial_xr.errors import (
     DimensionError,
     FormatError,
     GeometryError,
+    ParameterError,
     PathNotFoundError,
     SpatialXRWarning,
 )
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import resolve_frame_chunks
 from spatial_xr.io.nifti.validate import check_nifti_file
-from spatial_xr.io.validate import (
-    declared_nbytes,
-    frames_per_chunk,
-    require_data_fits,
-)
+from spatial_xr.io.validate import declared_nbytes, require_data_fits
 
-__all__ = ["SPACE_UNITS", "TIME_UNITS", "NiftiArray", "is_nifti_path", "open_nifti"]
+__all__ = [
+    "SPACE_UNITS",
+    "TIME_UNITS",
+    "NiftiArray",
+    "affine_source",
+    "choose_affine",
+    "is_nifti_path",
+    "open_nifti",
+]
 
 SPACE_UNITS = {"mm": "millimeter", "micron": "micrometer", "meter": "meter"}
 """NIfTI ``xyzt_units`` space names → UDUNITS-2 names of the coords' ``units``."""
@@ -342,7 +346,33 @@ def _load_image(path: str) -> nib.Nifti1Image:
     return img
 
 
-def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
+def choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
+    """The RAS affine of a NIfTI-1/-2 header (single file or pair) by nibabel's rule.
+
+    Parameters
+    ----------
+    hdr : nibabel.Nifti1Header or nibabel.Nifti2Header
+        The parsed header.
+    path : str
+        For messages.
+    affine : {"best", "sform", "qform"}
+        ``"best"``: the sform when ``sform_code > 0`` (warning when the qform places a
+        corner more than 1e-3 mm away), else the qform when ``qform_code > 0``, else
+        nibabel's pixdim-only affine.
+
+    Returns
+    -------
+    ndarray, shape (4, 4)
+        Index (i, j, k, 1) → RAS mm. Not checked for shear (call
+        :func:`~spatial_xr.geometry.decompose_affine` on it).
+
+    Raises
+    ------
+    GeometryError
+        The requested affine is absent, or the qform is not a rotation.
+    ParameterError
+        ``affine`` is not one of the three names.
+    """
     sform, scode = hdr.get_sform(coded=True)
     try:
         qform, qcode = hdr.get_qform(coded=True)
@@ -365,7 +395,7 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
             raise GeometryError(f"{path!r} has no qform (qform_code 0); use affine='best'")
         return np.asarray(qform)
     if affine != "best":
-        raise ValueError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
+        raise ParameterError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
     if scode and qcode:
         try:
             decompose_affine(sform)
@@ -385,29 +415,15 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
     return np.asarray(hdr.get_best_affine())
 
 
-def _affine_source(hdr: Any, affine: AffineChoice) -> str:
-    """Which header fields the chosen affine came from (for error messages)."""
+def affine_source(hdr: Any, affine: AffineChoice) -> str:
+    """Which header fields the affine chosen by :func:`choose_affine` came from, as words
+    for error messages (e.g. ``"the sform (srow_x/y/z)"``)."""
     if affine == "best":
         affine = "sform" if hdr["sform_code"] else "qform" if hdr["qform_code"] else "pixdim"
     return {
         "sform": "the sform (srow_x/y/z)",
         "qform": "the qform (quatern_b/c/d, qoffset_x/y/z, pixdim)",
     }.get(affine, "the pixdim-only affine (no qform or sform stored)")
-
-
-def _default_chunks(shape_f: tuple[int, ...], itemsize: int, gz: bool) -> tuple[int, ...]:
-    """Chunks in reversed (C) order: one t/c frame per chunk, whole (a volume up to
-    :data:`~spatial_xr.io.chunking.WHOLE_VOLUME_BYTES`) or in z slabs of whole x-y planes of
-    about dask's chunk size; always whole for gzip (which cannot seek cheaply)."""
-    nx, ny, nz = shape_f[:3]
-    nzc = nz if gz else default_z_chunk(nz, nx * ny * itemsize)
-    # a header may declare millions of tiny frames: group them so the graph stays bounded
-    group = frames_per_chunk(math.prod(shape_f[3:]), -(-nz // nzc))
-    lead = []
-    for n in shape_f[3:]:  # t, then c: fill the innermost frame dim first
-        lead.append(min(n, group))
-        group = -(-group // n)
-    return (*lead[::-1], nzc, ny, nx)
 
 
 def open_nifti(
@@ -487,16 +503,17 @@ def open_nifti(
         if not identity:
             attrs["scale_slope"], attrs["scale_intercept"] = slope, inter
 
-    ras = _choose_affine(hdr, path, affine)
+    ras = choose_affine(hdr, path, affine)
     try:
         origin, spacing, direction = decompose_affine(lps_ras_flip(ras))
     except GeometryError as exc:
-        raise GeometryError(f"{path!r}: {_affine_source(hdr, affine)}: {exc}") from exc
+        raise GeometryError(f"{path!r}: {affine_source(hdr, affine)}: {exc}") from exc
     grid = Grid(shape_f[:3], spacing, origin, direction)
 
     lazy = NiftiArray(path, shape_f, raw_dtype, offset, use_slope, use_inter, out_dtype)
     names = ("x", "y", "z", "t", "c")[: len(shape_f)][::-1]
-    c_chunks = _resolve_chunks(chunks, names, lazy.shape, shape_f, out_dtype.itemsize, gz)
+    c_chunks = resolve_frame_chunks(chunks, names, lazy.shape, shape_f, out_dtype.itemsize,
+                                    compressed=gz)
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, use_slope, use_inter,
                                str(out_dtype))
@@ -518,24 +535,3 @@ def open_nifti(
             if units_t in TIME_UNITS:
                 da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
     return da
-
-
-def _resolve_chunks(
-    chunks: Any,
-    names: tuple[str, ...],
-    shape: tuple[int, ...],
-    shape_f: tuple[int, ...],
-    itemsize: int,
-    gz: bool,
-) -> Any:
-    default = _default_chunks(shape_f, itemsize, gz)
-    if chunks is None:
-        return default
-    if isinstance(chunks, Mapping):
-        return chunks_by_name(chunks, names, default, shape)
-    if isinstance(chunks, tuple | list) and len(chunks) == len(names):
-        # given in DataArray order (t, c, z, y, x): map back to the lazy array's order
-        order = [n for n in ("t", "c", "z", "y", "x") if n in names]
-        by_name = dict(zip(order, chunks, strict=True))
-        return tuple(by_name[n] for n in names)
-    return chunks
