@@ -463,3 +463,24 @@ register_format(Format(
     notes="reads only the files (or frames) a computation touches; compressed transfer "
           "syntaxes decode per frame",
 ))
+register_format(Format(
+    name="mgh",
+    description="MGH/MGZ (FreeSurfer volumes), through nibabel's array proxy",
+    reader="spatial_xr.io.mgh:open_mgh",
+    writer="spatial_xr.io.mgh:write_mgh",
+    extensions=(".mgh", ".mgz", ".mgh.gz"),
+    notes=".mgh reads only the bytes of the slabs a chunk needs; .mgz is a gzip stream that "
+          "nibabel inflates from its start up to the slab (one chunk per frame), and its "
+          "footer (TR, TE, TI, flip angle) is read only with footer=True",
+))
+register_format(Format(
+    name="analyze",
+    description="Analyze 7.5 and NIfTI-1/-2 pairs (.hdr + .img, optionally gzipped), "
+                "through nibabel's array proxy",
+    reader="spatial_xr.io.analyze:open_analyze",
+    extensions=(".hdr", ".img", ".hdr.gz", ".img.gz"),
+    sniff="spatial_xr.io.analyze.files:sniff_analyze",
+    notes="recognised by the header's sizeof_hdr (348 or 540); NIfTI pairs use the "
+          "sform/qform, Analyze nibabel's affine; .img reads only the bytes of the slabs a "
+          "chunk needs, .img.gz inflates from its start up to the slab",
+))
