@@ -484,3 +484,19 @@ register_format(Format(
           "sform/qform, Analyze nibabel's affine; .img reads only the bytes of the slabs a "
           "chunk needs, .img.gz inflates from its start up to the slab",
 ))
+register_format(Format(
+    name="sitk",
+    description="everything else SimpleITK reads: VTK legacy, GIPL, MINC 2, MRC, ITK HDF5, "
+                "PNG, JPEG, BMP, TIFF, JPEG 2000, LSM, Bio-Rad PIC, Stimulate",
+    reader="spatial_xr.io.sitk:open_sitk",
+    extensions=(".vtk", ".gipl", ".gipl.gz", ".mnc", ".mnc2", ".mrc", ".rec", ".h5", ".hdf5",
+                ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".jp2", ".j2k", ".jpt",
+                ".lsm", ".pic", ".spr"),
+    magic=((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"II*\x00"), (0, b"MM\x00*"),
+           (0, b"# vtk DataFile"), (208, b"MAP ")),
+    partial_reads=False,
+    priority=-20,  # the fallback: tried after every other format
+    notes="full decode except where ITK streams (VTK, MRC, ITK HDF5: only the requested "
+          "slabs are read); elsewhere the default chunk is the whole image, decoded once. "
+          "Needs SimpleITK (extra 'itk')",
+))
