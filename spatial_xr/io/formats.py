@@ -468,7 +468,7 @@ register_format(Format(
     description="MGH/MGZ (FreeSurfer volumes), through nibabel's array proxy",
     reader="spatial_xr.io.mgh:open_mgh",
     writer="spatial_xr.io.mgh:write_mgh",
-    extensions=(".mgh", ".mgz", ".mgh.gz"),
+    extensions=(".mgh", ".mgz"),
     notes=".mgh reads only the bytes of the slabs a chunk needs; .mgz is a gzip stream that "
           "nibabel inflates from its start up to the slab (one chunk per frame), and its "
           "footer (TR, TE, TI, flip angle) is read only with footer=True",

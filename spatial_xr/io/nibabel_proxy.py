@@ -28,6 +28,7 @@ from dask.utils import SerializableLock
 
 from spatial_xr.errors import FormatError, PathNotFoundError
 from spatial_xr.io._dask import fresh_read_array
+from spatial_xr.io.indexing import split_fancy
 
 __all__ = [
     "ProxyArray",
@@ -118,12 +119,15 @@ class ProxyArray:
             return self._proxy
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
+        basic, post = split_fancy(key, self.shape)
+        if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
+               for k, n in zip(basic, self.shape, strict=True)):
+            return np.empty([len(range(*k.indices(n))) for k, n in
+                             zip(basic, self.shape, strict=True) if isinstance(k, slice)],
+                            self.dtype)
         proxy = self._get_proxy()
         try:
-            raw = proxy[key[::-1]]
+            raw = proxy[tuple(basic[::-1])]
         except FileNotFoundError as exc:
             raise PathNotFoundError(
                 f"{self.path!r} no longer exists (the {self.what} was opened lazily and the "
@@ -136,6 +140,8 @@ class ProxyArray:
                 "was opened — re-export or re-download it"
             ) from exc
         arr = np.asarray(raw).T  # file order → C order
+        for axis, index in post:
+            arr = np.take(arr, index, axis=axis)
         return np.ascontiguousarray(arr, dtype=self.dtype)
 
 
@@ -158,7 +164,7 @@ def proxy_dask_array(
     token = dask.base.tokenize(lazy.path, stat.st_mtime_ns, stat.st_size, lazy.offset,
                                lazy.slope, lazy.inter, str(lazy.dtype))
     return fresh_read_array(dsa.from_array(
-        lazy, chunks=chunks, asarray=False, fancy=False, name=f"{prefix}-{token}",
+        lazy, chunks=chunks, asarray=False, fancy=True, name=f"{prefix}-{token}",
         meta=np.empty((0,) * lazy.ndim, lazy.dtype)))
 
 

@@ -24,8 +24,8 @@ MGH_TYPES = {0: "uint8", 1: "int32", 3: "float32", 4: "int16", 10: "uint16"}
 
 
 def is_compressed_mgh(path: str) -> bool:
-    """Whether ``path`` names a gzip-compressed MGH file (``.mgz`` or ``.mgh.gz``)."""
-    return path.lower().endswith((".mgz", ".gz"))
+    """Whether ``path`` names a gzip-compressed MGH file (``.mgz``)."""
+    return path.lower().endswith(".mgz")
 
 
 def read_mgh_header(path: str, *, footer: bool) -> Any:
@@ -34,7 +34,7 @@ def read_mgh_header(path: str, *, footer: bool) -> Any:
     Parameters
     ----------
     path : str
-        ``.mgh``, ``.mgz`` or ``.mgh.gz`` file.
+        ``.mgh`` or ``.mgz`` file.
     footer : bool
         Also read the scan parameters after the voxels (a seek for ``.mgh``; for a
         compressed file it inflates the whole stream). When False they read as 0.

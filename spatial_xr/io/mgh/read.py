@@ -53,7 +53,7 @@ def open_mgh(
     Parameters
     ----------
     path : str or path-like
-        ``.mgh`` (uncompressed), ``.mgz`` or ``.mgh.gz`` (gzip).
+        ``.mgh`` (uncompressed) or ``.mgz`` (gzip).
     chunks : dict, tuple, int or "auto", optional
         dask chunks, a dict keyed by dim name or a value per dim in DataArray order.
         Default: one chunk per frame when it holds at most 512 MiB (always for ``.mgz``),

@@ -19,7 +19,7 @@ from spatial_xr.io.streaming import file_order_slabs, gzip_writer
 
 __all__ = ["MGH_EXTENSIONS", "write_mgh"]
 
-MGH_EXTENSIONS = (".mgh", ".mgz", ".mgh.gz")
+MGH_EXTENSIONS = (".mgh", ".mgz")
 
 _LOSSLESS = {np.dtype(np.bool_): np.dtype(np.uint8), np.dtype(np.int8): np.dtype(np.int16)}
 """dtypes MGH lacks, and the MGH type that holds every value of them."""
@@ -77,7 +77,7 @@ def write_mgh(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write an image as MGH (``.mgh``) or gzip-compressed MGH (``.mgz``, ``.mgh.gz``).
+    """Write an image as MGH (``.mgh``) or gzip-compressed MGH (``.mgz``).
 
     The header (``delta``, ``Mdc``, ``Pxyz_c`` from the image's RAS affine) and the footer
     are written by nibabel's ``MGHHeader``; voxels are streamed z-slab by z-slab (memory
@@ -91,7 +91,7 @@ def write_mgh(
         are MGH frames). dtype uint8, int16, int32, uint16 or float32 (bool and int8
         are widened losslessly).
     path : str or path-like
-        Destination ending in ``.mgh``, ``.mgz`` or ``.mgh.gz``.
+        Destination ending in ``.mgh`` or ``.mgz``.
     overwrite : bool
         Replace an existing file (only after the new one is complete).
 

@@ -46,6 +46,7 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.chunking import resolve_frame_chunks
+from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.nifti.validate import check_nifti_file
 from spatial_xr.io.validate import declared_nbytes, require_data_fits
 
@@ -167,7 +168,7 @@ class NiftiArray:
         )
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        basic, post = _split_fancy(key, self.shape)
+        basic, post = split_fancy(key, self.shape)
         if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
                for k, n in zip(basic, self.shape, strict=True)):
             shape = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
@@ -300,35 +301,6 @@ def _contiguous_run(basic: list[Any], shape: tuple[int, ...]) -> tuple[int, int]
         start += r[0] * stride
         stride *= n
     return start, math.prod(len(r) for r in ranges)
-
-
-def _split_fancy(
-    key: Any, shape: tuple[int, ...]
-) -> tuple[list[Any], list[tuple[int, np.ndarray]]]:
-    """Split an index into a basic part (slices/ints, read from disk) and integer-array
-    selections applied afterwards in memory, as (axis of the read result, indices)."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    key = key + (slice(None),) * (len(shape) - len(key))
-    basic: list[Any] = []
-    post: list[tuple[int, np.ndarray]] = []
-    out_axis = 0
-    for k, n in zip(key, shape, strict=True):
-        if isinstance(k, list | np.ndarray):
-            idx = np.asarray(k)
-            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
-            idx = np.where(idx < 0, idx + n, idx)
-            lo = int(idx.min()) if idx.size else 0
-            hi = int(idx.max()) + 1 if idx.size else 0
-            basic.append(slice(lo, hi))
-            post.append((out_axis, idx - lo))
-            out_axis += 1
-        elif isinstance(k, int | np.integer):
-            basic.append(int(k))
-        else:
-            basic.append(k)
-            out_axis += 1
-    return basic, post
 
 
 def _load_image(path: str) -> nib.Nifti1Image:

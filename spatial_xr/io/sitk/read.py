@@ -36,6 +36,7 @@ from spatial_xr.errors import FormatError, PathNotFoundError, SpatialXRWarning, 
 from spatial_xr.geometry import Grid
 from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
+from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.sitk.ios import image_io
 
 __all__ = ["SitkArray", "open_sitk"]
@@ -98,9 +99,7 @@ class SitkArray:
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (self.ndim - len(key))
+        key, post = split_fancy(key, self.shape)
         nsp = len(self.size_xyz)
         ranges = [range(*k.indices(n)) if isinstance(k, slice) else range(int(k), int(k) + 1)
                   for k, n in zip(key[:nsp], self.shape[:nsp], strict=True)]
@@ -113,7 +112,10 @@ class SitkArray:
         box = self._read_box(lo, hi)
         local = tuple(_shift(k, a, n) for k, a, n in zip(key[:nsp], lo, self.shape[:nsp],
                                                           strict=True)) + tuple(key[nsp:])
-        return np.ascontiguousarray(box[local])
+        arr = box[local]
+        for axis, index in post:
+            arr = np.take(arr, index, axis=axis)
+        return np.ascontiguousarray(arr)
 
     def _read_box(self, lo: list[int], hi: list[int]) -> np.ndarray:
         """Voxels ``lo:hi`` (C order of the spatial axes) as SimpleITK reads them."""
@@ -206,7 +208,7 @@ def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, io_name)
     data = fresh_read_array(dsa.from_array(
-        lazy, chunks=chunks, asarray=False, fancy=False, name=f"sitk-{token}",
+        lazy, chunks=chunks, asarray=False, fancy=True, name=f"sitk-{token}",
         meta=np.empty((0,) * lazy.ndim, dtype)))
     if not streams and data.npartitions > 1:
         warnings.warn(
