@@ -136,8 +136,8 @@ class ProxyArray:
         except (OSError, EOFError, ValueError, zlib.error, gzip.BadGzipFile) as exc:
             raise FormatError(
                 f"could not read voxel data of {self.path!r} ({type(exc).__name__}: "
-                f"{exc}); the {self.what} file is truncated or corrupt, or changed after it "
-                "was opened — re-export or re-download it"
+                f"{' '.join(str(exc).split())}); the {self.what} file is truncated or "
+                "corrupt, or changed after it was opened — re-export or re-download it"
             ) from exc
         arr = np.asarray(raw).T  # file order → C order
         for axis, index in post:

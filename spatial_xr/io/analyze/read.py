@@ -33,6 +33,7 @@ from spatial_xr.coords import assign_grid
 from spatial_xr.errors import DimensionError, FormatError, GeometryError
 from spatial_xr.geometry import Grid, decompose_affine, lps_ras_flip
 from spatial_xr.io.analyze.files import analyze_pair
+from spatial_xr.io.analyze.validate import check_analyze_header
 from spatial_xr.io.chunking import resolve_frame_chunks
 from spatial_xr.io.nibabel_proxy import (
     ProxyArray,
@@ -118,7 +119,9 @@ def open_analyze(
     nifti = _is_nifti_pair(img)
     if nifti:
         check_nifti_file(hdr_path, affine=affine)
-    elif affine != "best":
+    else:
+        check_analyze_header(hdr_path)
+    if not nifti and affine != "best":
         raise GeometryError(
             f"{hdr_path!r} is {type(img).__name__.replace('Image', '')}, which stores one "
             f"affine; affine={affine!r} applies to NIfTI only — use affine='best'"
