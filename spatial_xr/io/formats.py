@@ -489,7 +489,7 @@ register_format(Format(
     description="everything else SimpleITK reads: VTK legacy, GIPL, MINC 2, MRC, ITK HDF5, "
                 "PNG, JPEG, BMP, TIFF, JPEG 2000, LSM, Bio-Rad PIC, Stimulate",
     reader="spatial_xr.io.sitk:open_sitk",
-    extensions=(".vtk", ".gipl", ".gipl.gz", ".mnc", ".mnc2", ".mrc", ".rec", ".h5", ".hdf5",
+    extensions=(".vtk", ".mrc", ".rec", ".h5", ".hdf5", ".gipl", ".gipl.gz", ".mnc", ".mnc2",
                 ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".jp2", ".j2k", ".jpt",
                 ".lsm", ".pic", ".spr"),
     magic=((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"II*\x00"), (0, b"MM\x00*"),

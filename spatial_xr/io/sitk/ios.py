@@ -35,6 +35,10 @@ class ImageIOInfo:
         Lower-case file-name endings, with the dot.
     streams : bool
         ITK reads a region without decoding the whole file.
+    raw : bool
+        Voxels are stored uncompressed after a header (VTK only when ``BINARY``), so a
+        file smaller than its voxels is truncated. ITK reads such files without an error,
+        so spatial_xr checks their size.
     world : {"LPS", "RAS"}
         The frame of the geometry SimpleITK returns for this ImageIO. ``"RAS"``: SimpleITK's
         builds pass MINC's world coordinates (RAS by the MINC standard) through unchanged
@@ -45,16 +49,17 @@ class ImageIOInfo:
     label: str
     extensions: tuple[str, ...]
     streams: bool
+    raw: bool = False
     world: Literal["LPS", "RAS"] = "LPS"
 
 
 IMAGE_IOS: tuple[ImageIOInfo, ...] = (
-    ImageIOInfo("VTKImageIO", "VTK legacy structured points", (".vtk",), True),
-    ImageIOInfo("MRCImageIO", "MRC (electron microscopy)", (".mrc", ".rec"), True),
+    ImageIOInfo("VTKImageIO", "VTK legacy structured points", (".vtk",), True, raw=True),
+    ImageIOInfo("MRCImageIO", "MRC (electron microscopy)", (".mrc", ".rec"), True, raw=True),
     ImageIOInfo("HDF5ImageIO", "ITK HDF5 image", (".h5", ".hdf5"), True),
     ImageIOInfo("GiplImageIO", "GIPL (Guy's Image Processing Lab)", (".gipl", ".gipl.gz"),
-                False),
-    ImageIOInfo("MINCImageIO", "MINC 2", (".mnc", ".mnc2"), False, "RAS"),
+                False, raw=True),
+    ImageIOInfo("MINCImageIO", "MINC 2", (".mnc", ".mnc2"), False, world="RAS"),
     ImageIOInfo("PNGImageIO", "PNG", (".png",), False),
     ImageIOInfo("JPEGImageIO", "JPEG", (".jpg", ".jpeg"), False),
     ImageIOInfo("BMPImageIO", "BMP", (".bmp",), False),

@@ -38,6 +38,7 @@ from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
 from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.sitk.ios import image_io
+from spatial_xr.io.validate import require_data_fits
 
 __all__ = ["SitkArray", "open_sitk"]
 
@@ -81,6 +82,9 @@ class SitkArray:
         Values per pixel (1 for scalar images).
     dtype : numpy.dtype
         Pixel dtype.
+    min_file_size : int
+        Bytes the file must hold (its uncompressed voxels) for a read to be trusted; 0 when
+        the format gives no such bound.
 
     Notes
     -----
@@ -89,8 +93,9 @@ class SitkArray:
     """
 
     def __init__(self, path: str, io_name: str, size_xyz: tuple[int, ...], components: int,
-                 dtype: np.dtype[Any]) -> None:
+                 dtype: np.dtype[Any], min_file_size: int = 0) -> None:
         self.path = path
+        self.min_file_size = int(min_file_size)
         self.io_name = io_name
         self.size_xyz = tuple(int(v) for v in size_xyz)
         self.components = int(components)
@@ -132,6 +137,9 @@ class SitkArray:
                 f"{self.path!r} no longer exists (it was opened lazily and removed or renamed "
                 "before its pixels were read); open it again"
             )
+        if self.min_file_size:  # ITK reads a truncated raw file without an error
+            require_data_fits(self.path, 0, self.min_file_size, compressed=False,
+                              what="header and pixel data (header size × pixel type)")
         try:
             image = reader.Execute()
         except RuntimeError as exc:
@@ -196,7 +204,14 @@ def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     components = int(reader.GetNumberOfComponents())
     dtype = _pixel_dtype(sitk, reader.GetPixelID(), components, grid.ndim)
 
-    lazy = SitkArray(path, io_name, grid.shape_xyz, components, dtype)
+    min_size = 0
+    offset = _raw_data_offset(path, io_name) if info is not None and info.raw else None
+    if offset is not None:
+        nbytes = int(np.prod(grid.shape_xyz, dtype=object)) * components * dtype.itemsize
+        require_data_fits(path, offset, nbytes, compressed=False,
+                          what="pixel data (header size × pixel type)")
+        min_size = offset + nbytes
+    lazy = SitkArray(path, io_name, grid.shape_xyz, components, dtype, min_size)
     names = ("z", "y", "x")[3 - grid.ndim:] + (("c",) if components > 1 else ())
     default = _default_chunks(lazy, streams)
     if isinstance(chunks, Mapping):
@@ -223,6 +238,32 @@ def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     if components > 1:
         da = da.transpose("c", ...)
     return assign_grid(da, grid)
+
+
+def _raw_data_offset(path: str, io_name: str) -> int | None:
+    """Where the uncompressed voxels of a raw-data ImageIO's file start (a lower bound), or
+    None when the file holds them compressed or as text (``.gz``, ASCII VTK)."""
+    if path.lower().endswith(".gz"):
+        return None
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    if io_name == "GiplImageIO":
+        return 256
+    if io_name == "MRCImageIO":  # 1024-byte header + NSYMBT bytes of extended header
+        order = ">" if head[212:214] == b"\x11\x11" else "<"
+        extended = int(np.frombuffer(head[92:96], f"{order}i4")[0]) if len(head) >= 96 else 0
+        return 1024 + max(0, extended)
+    if io_name == "VTKImageIO":
+        lines = head.split(b"\n")
+        if not any(line.strip().upper() == b"BINARY" for line in lines[:4]):
+            return None
+        end = 0
+        for keyword in (b"LOOKUP_TABLE", b"COLOR_SCALARS", b"VECTORS", b"TENSORS"):
+            at = head.find(keyword)
+            if at >= 0:
+                end = max(end, head.find(b"\n", at) + 1)
+        return end
+    return 0
 
 
 def _default_chunks(lazy: SitkArray, streams: bool) -> tuple[int, ...]:
