@@ -21,9 +21,12 @@ pixels (RGB, multi-component) become the dim ``c``.
 
 from __future__ import annotations
 
+import contextlib
+import locale
 import os
+import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dask
@@ -40,11 +43,32 @@ from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.sitk.ios import image_io
 from spatial_xr.io.validate import require_data_fits
 
-__all__ = ["SitkArray", "open_sitk"]
+__all__ = ["SitkArray", "keep_locale", "open_sitk"]
 
 
 def _sitk() -> Any:
     return require("SimpleITK", "itk")
+
+
+_ITK_CALLS = threading.Lock()
+"""Serialises SimpleITK reads in a process, so that the locale each one saves is the
+caller's (see :func:`keep_locale`)."""
+
+
+@contextlib.contextmanager
+def keep_locale() -> Iterator[None]:
+    """Run a SimpleITK read and put the process locale back afterwards.
+
+    Some ImageIOs (VTK's) switch the C library's locale to ``"C"`` and leave it so, which
+    turns Python's default text encoding into ASCII for the rest of the process.
+    """
+    with _ITK_CALLS:
+        saved = locale.setlocale(locale.LC_ALL, None)
+        try:
+            yield
+        finally:
+            if locale.setlocale(locale.LC_ALL, None) != saved:
+                locale.setlocale(locale.LC_ALL, saved)
 
 
 def _read_error(path: str, exc: Exception, doing: str) -> FormatError:
@@ -141,7 +165,8 @@ class SitkArray:
             require_data_fits(self.path, 0, self.min_file_size, compressed=False,
                               what="header and pixel data (header size × pixel type)")
         try:
-            image = reader.Execute()
+            with keep_locale():
+                image = reader.Execute()
         except RuntimeError as exc:
             raise _read_error(self.path, exc, "read the pixels of") from exc
         return sitk.GetArrayFromImage(image)
@@ -193,7 +218,8 @@ def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     try:
         io_name = reader.GetImageIOFromFileName(path)
         reader.SetImageIO(io_name)
-        reader.ReadImageInformation()
+        with keep_locale():
+            reader.ReadImageInformation()
     except RuntimeError as exc:
         raise _read_error(path, exc, "read the header of") from exc
     grid = grid_from_sitk(reader)  # DimensionError unless 2-D or 3-D

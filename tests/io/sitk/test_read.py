@@ -268,3 +268,16 @@ def test_4d_images_are_refused(tmp_path: Path) -> None:
     sitk.WriteImage(sitk.Image([3, 4, 5, 2], sitk.sitkUInt8), str(path))
     with pytest.raises(DimensionError, match="4-D"):
         spatial_xr.open_image(path)
+
+
+def test_reading_keeps_the_process_locale(tmp_path: Path, rng: np.random.Generator) -> None:
+    """SimpleITK's VTK reader sets the C locale to "C" (Python's default text encoding then
+    becomes ASCII); reading through spatial_xr puts the caller's locale back."""
+    import locale
+
+    path = tmp_path / "v.vtk"
+    sitk.WriteImage(sitk_image(rng), str(path))
+    before = locale.setlocale(locale.LC_ALL, None)
+    da = spatial_xr.open_image(path)
+    da.values  # noqa: B018
+    assert locale.setlocale(locale.LC_ALL, None) == before
