@@ -90,7 +90,7 @@ def nib_open(p: dict[str, Any]) -> Callable[[], Any]:
     nib.load(_tiny(p)).get_fdata()
 
     def run() -> Any:
-        return list(nib.load(p["input_path"]).dataobj.shape[::-1])
+        return [int(n) for n in nib.load(p["input_path"]).dataobj.shape[::-1]]
 
     return run
 

@@ -114,8 +114,11 @@ class ProxyArray:
                 from nibabel.arrayproxy import ArrayProxy
 
                 spec = (self.shape_f, self.raw_dtype, self.offset, self.slope, self.inter)
-                # keep_file_open=False: every read opens and closes the file
-                self._proxy = ArrayProxy(self.path, spec, mmap=False, keep_file_open=False)
+                # An uncompressed file is opened and closed by every read. A gzip stream is
+                # kept open by this process's proxy (never pickled): reads of later frames
+                # then continue the stream instead of inflating it again from its start.
+                keep = self.path.lower().endswith((".gz", ".mgz"))
+                self._proxy = ArrayProxy(self.path, spec, mmap=False, keep_file_open=keep)
             return self._proxy
 
     def __getitem__(self, key: Any) -> np.ndarray:
@@ -129,17 +132,24 @@ class ProxyArray:
         try:
             raw = proxy[tuple(basic[::-1])]
         except FileNotFoundError as exc:
+            self._proxy = None
             raise PathNotFoundError(
                 f"{self.path!r} no longer exists (the {self.what} was opened lazily and the "
                 "file was removed or renamed before its voxels were read); open it again"
             ) from exc
         except (OSError, EOFError, ValueError, zlib.error, gzip.BadGzipFile) as exc:
+            self._proxy = None  # a later read opens the file again
             raise FormatError(
                 f"could not read voxel data of {self.path!r} ({type(exc).__name__}: "
                 f"{' '.join(str(exc).split())}); the {self.what} file is truncated or "
                 "corrupt, or changed after it was opened — re-export or re-download it"
             ) from exc
         arr = np.asarray(raw).T  # file order → C order
+        if (not arr.dtype.isnative and arr.dtype.newbyteorder("=") == self.dtype
+                and arr.flags.writeable and arr.flags.c_contiguous):
+            # a buffer nibabel filled for this read (whole-array reads): swap in place
+            # instead of converting into a second output-sized array
+            arr = arr.byteswap(inplace=True).view(self.dtype)
         for axis, index in post:
             arr = np.take(arr, index, axis=axis)
         return np.ascontiguousarray(arr, dtype=self.dtype)

@@ -169,7 +169,26 @@ class SitkArray:
                 image = reader.Execute()
         except RuntimeError as exc:
             raise _read_error(self.path, exc, "read the pixels of") from exc
-        return sitk.GetArrayFromImage(image)
+        return owned_array_view(sitk, image)
+
+
+class _ImageBuffer:
+    """Exposes a SimpleITK image's pixel buffer to numpy and keeps the image alive for as
+    long as an array uses the buffer."""
+
+    def __init__(self, view: np.ndarray, image: Any) -> None:
+        interface = dict(view.__array_interface__)
+        # the image was read for this request and is owned by nobody else: writeable
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+        self.image = image
+
+
+def owned_array_view(sitk: Any, image: Any) -> np.ndarray:
+    """The pixels of a SimpleITK image as a numpy array without a copy (layout
+    ``(z,) y, x[, c]``), which keeps the image alive (``GetArrayViewFromImage`` alone
+    does not: its array must not outlive the image)."""
+    return np.asarray(_ImageBuffer(sitk.GetArrayViewFromImage(image), image))
 
 
 def _shift(k: Any, lo: int, n: int) -> Any:
