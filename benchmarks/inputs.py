@@ -135,6 +135,33 @@ def _ct_nii_gz(root: Path, prof: Profile) -> Path:
     return path
 
 
+def _ct_mgh(root: Path, prof: Profile, suffix: str = ".mgh") -> Path:
+    """The CT as MGH/MGZ, written by nibabel."""
+    import nibabel as nib
+
+    vol = ct_volume(prof.ct_shape)
+    path = root / f"ct{suffix}"
+    nib.save(nib.MGHImage(np.ascontiguousarray(vol.T), _affine_ras(vol.shape)), str(path))
+    return path
+
+
+def _ct_mgz(root: Path, prof: Profile) -> Path:
+    return _ct_mgh(root, prof, ".mgz")
+
+
+def _ct_vtk(root: Path, prof: Profile) -> Path:
+    """The CT as binary VTK legacy structured points, written by SimpleITK."""
+    import SimpleITK as sitk
+
+    vol = ct_volume(prof.ct_shape)
+    img = sitk.GetImageFromArray(vol)
+    img.SetSpacing(SPACING_ZYX[::-1])
+    img.SetOrigin(_origin_xyz(vol.shape).tolist())
+    path = root / "ct.vtk"
+    sitk.WriteImage(img, str(path))
+    return path
+
+
 def _ct_dicom(root: Path, prof: Profile) -> Path:
     """An uncompressed CT series, one file per slice, written with pydicom: stored values
     are HU + 1024 (int16), RescaleIntercept −1024, as scanners commonly write."""
@@ -252,6 +279,9 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_nii": _ct_nii,
     "ct_nii_gz": _ct_nii_gz,
     "ct_dicom": _ct_dicom,
+    "ct_mgh": _ct_mgh,
+    "ct_mgz": _ct_mgz,
+    "ct_vtk": _ct_vtk,
     "big_zarr": _big_zarr,
     "big_omezarr": _big_omezarr,
     "batch": _batch,
@@ -260,6 +290,7 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_mhd": _ct_mhd,
 }
 _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
+          "ct_mgh": "ct.mgh", "ct_mgz": "ct.mgz", "ct_vtk": "ct.vtk",
           "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch",
           "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd"}
 

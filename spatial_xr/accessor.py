@@ -184,6 +184,12 @@ class SpatialAccessor:
 
         write_metaimage(self._da, path, compress=compress, overwrite=overwrite)
 
+    def to_mgh(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        """Write ``.mgh`` or ``.mgz`` (FreeSurfer); see :func:`spatial_xr.io.mgh.write_mgh`."""
+        from spatial_xr.io.mgh import write_mgh
+
+        write_mgh(self._da, path, overwrite=overwrite)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     def crop(self, lower: Any = None, upper: Any = None, **kwargs: Any) -> xr.DataArray:
         """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``).

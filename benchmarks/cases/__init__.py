@@ -6,7 +6,7 @@ import importlib
 
 from benchmarks.harness import Case
 
-MODULES = ("reference", "nifti", "metaimage", "dicom", "resample", "pyramid", "patch",
+MODULES = ("reference", "nifti", "metaimage", "mgh", "dicom", "resample", "pyramid", "patch",
            "outofcore", "scaling")
 
 

@@ -14,14 +14,22 @@ pass ``chunks={"z": n}`` to split it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dask
 
 from spatial_xr.errors import DimensionError
+from spatial_xr.io.validate import frames_per_chunk
 
-__all__ = ["WHOLE_VOLUME_BYTES", "chunks_by_name", "default_z_chunk"]
+__all__ = [
+    "WHOLE_VOLUME_BYTES",
+    "chunks_by_name",
+    "default_frame_chunks",
+    "default_z_chunk",
+    "resolve_frame_chunks",
+]
 
 WHOLE_VOLUME_BYTES = 512 << 20
 """Largest frame (bytes, in the output dtype) read as a single chunk by default."""
@@ -90,3 +98,91 @@ def chunks_by_name(
         (n if chunks[k] in (-1, None) else chunks[k]) if k in chunks else d
         for k, d, n in zip(names, default, shape, strict=True)
     )
+
+
+def default_frame_chunks(
+    shape_f: Sequence[int], itemsize: int, *, compressed: bool
+) -> tuple[int, ...]:
+    """Default chunks of a file that stores ``x, y, z[, t[, c]]`` with x fastest (NIfTI,
+    Analyze, MGH), in reversed (C) order ``([c,] [t,] z, y, x)``.
+
+    One ``t``/``c`` frame per chunk, whole (see :func:`default_z_chunk`) or in z slabs of
+    whole x-y planes; always whole for a compressed file (which cannot seek cheaply). A
+    header declaring millions of tiny frames gets them grouped so that the graph stays
+    bounded (:func:`~spatial_xr.io.validate.frames_per_chunk`).
+
+    Parameters
+    ----------
+    shape_f : sequence of int
+        Shape in file order, at least 3 values (``x, y, z, ...``).
+    itemsize : int
+        Bytes per voxel in the output dtype.
+    compressed : bool
+        The file is gzip-compressed.
+    samples : int
+        > 0 for a colour file whose lazy array has a last axis of that many interleaved
+        samples per voxel (``shape_f`` without it); the default chunk spans them all.
+
+    Returns
+    -------
+    tuple of int
+        One chunk size per axis of ``shape_f[::-1]``.
+    """
+    nx, ny, nz = (int(v) for v in shape_f[:3])
+    nzc = nz if compressed else default_z_chunk(nz, nx * ny * itemsize)
+    group = frames_per_chunk(math.prod(shape_f[3:]), -(-nz // nzc))
+    lead = []
+    for n in shape_f[3:]:  # t, then c: fill the innermost frame dim first
+        lead.append(min(int(n), group))
+        group = -(-group // int(n))
+    return (*lead[::-1], nzc, ny, nx)
+
+
+def resolve_frame_chunks(
+    chunks: Any,
+    names: Sequence[str],
+    shape: Sequence[int],
+    shape_f: Sequence[int],
+    itemsize: int,
+    *,
+    compressed: bool,
+    samples: int = 0,
+) -> Any:
+    """A reader's ``chunks=`` argument for an array in reversed file order.
+
+    Parameters
+    ----------
+    chunks : None, mapping, sequence or anything dask accepts
+        ``None``: :func:`default_frame_chunks`; a mapping by dim name (see
+        :func:`chunks_by_name`); a sequence with one value per dim **in DataArray order**
+        (``t, c, z, y, x``); anything else is passed to dask unchanged.
+    names : sequence of str
+        Dim names of the lazy array (reversed file order, e.g. ``("c", "t", "z", "y", "x")``).
+    shape : sequence of int
+        Shape of the lazy array.
+    shape_f : sequence of int
+        Shape in file order.
+    itemsize : int
+        Bytes per voxel in the output dtype.
+    compressed : bool
+        The file is gzip-compressed.
+    samples : int
+        > 0 for a colour file whose lazy array has a last axis of that many interleaved
+        samples per voxel (``shape_f`` without it); the default chunk spans them all.
+
+    Returns
+    -------
+    chunks for :func:`dask.array.from_array`, in ``names`` order.
+    """
+    default = default_frame_chunks(shape_f, itemsize, compressed=compressed)
+    if samples:
+        default = (*default, samples)
+    if chunks is None:
+        return default
+    if isinstance(chunks, Mapping):
+        return chunks_by_name(chunks, names, default, shape)
+    if isinstance(chunks, tuple | list) and len(chunks) == len(names):
+        order = [n for n in ("t", "c", "z", "y", "x") if n in names]
+        by_name = dict(zip(order, chunks, strict=True))
+        return tuple(by_name[n] for n in names)
+    return chunks

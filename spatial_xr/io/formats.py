@@ -473,3 +473,40 @@ register_format(Format(
           "(CompressedData) inflate one stream per chunk request, from its start up to the "
           "last plane needed (one chunk per t frame by default)",
 ))
+register_format(Format(
+    name="mgh",
+    description="MGH/MGZ (FreeSurfer volumes), through nibabel's array proxy",
+    reader="spatial_xr.io.mgh:open_mgh",
+    writer="spatial_xr.io.mgh:write_mgh",
+    extensions=(".mgh", ".mgz"),
+    notes=".mgh reads only the bytes of the slabs a chunk needs; .mgz is a gzip stream that "
+          "nibabel inflates from its start up to the slab (one chunk per frame), and its "
+          "footer (TR, TE, TI, flip angle) is read only with footer=True",
+))
+register_format(Format(
+    name="analyze",
+    description="Analyze 7.5 and NIfTI-1/-2 pairs (.hdr + .img, optionally gzipped), "
+                "through nibabel's array proxy",
+    reader="spatial_xr.io.analyze:open_analyze",
+    extensions=(".hdr", ".img", ".hdr.gz", ".img.gz"),
+    sniff="spatial_xr.io.analyze.files:sniff_analyze",
+    notes="recognised by the header's sizeof_hdr (348 or 540); NIfTI pairs use the "
+          "sform/qform, Analyze nibabel's affine; .img reads only the bytes of the slabs a "
+          "chunk needs, .img.gz inflates from its start up to the slab",
+))
+register_format(Format(
+    name="sitk",
+    description="everything else SimpleITK reads: VTK legacy, GIPL, MINC 2, MRC, ITK HDF5, "
+                "PNG, JPEG, BMP, TIFF, JPEG 2000, LSM, Bio-Rad PIC, Stimulate",
+    reader="spatial_xr.io.sitk:open_sitk",
+    extensions=(".vtk", ".mrc", ".rec", ".h5", ".hdf5", ".gipl", ".gipl.gz", ".mnc", ".mnc2",
+                ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".jp2", ".j2k", ".jpt",
+                ".lsm", ".pic", ".spr"),
+    magic=((0, b"\x89PNG\r\n\x1a\n"), (0, b"\xff\xd8\xff"), (0, b"II*\x00"), (0, b"MM\x00*"),
+           (0, b"# vtk DataFile"), (208, b"MAP ")),
+    partial_reads=False,
+    priority=-20,  # the fallback: tried after every other format
+    notes="full decode except where ITK streams (VTK, MRC, ITK HDF5: only the requested "
+          "slabs are read); elsewhere the default chunk is the whole image, decoded once. "
+          "Needs SimpleITK (extra 'itk')",
+))

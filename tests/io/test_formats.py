@@ -52,9 +52,13 @@ def test_builtin_formats_and_their_capabilities() -> None:
     assert rows["dicom"]["lists"] and not rows["nifti"]["lists"]
     assert all(rows[n]["write"] and rows[n]["partial_reads"] for n in ("nifti", "dicom",
                                                                       "omezarr"))
-    # DICOM recognises by content (folders, preamble-less files) and so is tried last
+    # DICOM recognises by content (folders, preamble-less files) and so is tried after the
+    # others; only the SimpleITK fallback comes after it
     names = [f.name for f in registry.formats()]
-    assert names[-1] == "dicom"
+    assert names[-2:] == ["dicom", "sitk"]
+    assert rows["mgh"]["write"] and rows["mgh"]["partial_reads"]
+    assert not rows["analyze"]["write"] and rows["analyze"]["partial_reads"]
+    assert not rows["sitk"]["write"] and not rows["sitk"]["partial_reads"]
 
 
 def test_cli_formats_lists_every_format(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,6 @@ import math
 import os
 import warnings
 import zlib
-from collections.abc import Mapping
 from typing import IO, Any, Literal
 
 import dask
@@ -45,21 +44,28 @@ from spatial_xr.errors import (
     DimensionError,
     FormatError,
     GeometryError,
+    ParameterError,
     PathNotFoundError,
     SpatialXRWarning,
 )
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import resolve_frame_chunks
+from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.nifti.validate import check_nifti_file
-from spatial_xr.io.validate import (
-    declared_nbytes,
-    frames_per_chunk,
-    require_data_fits,
-)
+from spatial_xr.io.validate import declared_nbytes, require_data_fits
 
-__all__ = ["COLOR_DTYPES", "SPACE_UNITS", "TIME_UNITS", "NiftiArray", "color_kind", "is_nifti_path",
-           "open_nifti"]
+__all__ = [
+    "COLOR_DTYPES",
+    "SPACE_UNITS",
+    "TIME_UNITS",
+    "NiftiArray",
+    "affine_source",
+    "choose_affine",
+    "color_kind",
+    "is_nifti_path",
+    "open_nifti",
+]
 
 SPACE_UNITS = {"mm": "millimeter", "micron": "micrometer", "meter": "meter"}
 """NIfTI ``xyzt_units`` space names → UDUNITS-2 names of the coords' ``units``."""
@@ -184,7 +190,7 @@ class NiftiArray:
         )
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        basic, post = _split_fancy(key, self.shape)
+        basic, post = split_fancy(key, self.shape)
         if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
                for k, n in zip(basic, self.shape, strict=True)):
             shape = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
@@ -319,35 +325,6 @@ def _contiguous_run(basic: list[Any], shape: tuple[int, ...]) -> tuple[int, int]
     return start, math.prod(len(r) for r in ranges)
 
 
-def _split_fancy(
-    key: Any, shape: tuple[int, ...]
-) -> tuple[list[Any], list[tuple[int, np.ndarray]]]:
-    """Split an index into a basic part (slices/ints, read from disk) and integer-array
-    selections applied afterwards in memory, as (axis of the read result, indices)."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    key = key + (slice(None),) * (len(shape) - len(key))
-    basic: list[Any] = []
-    post: list[tuple[int, np.ndarray]] = []
-    out_axis = 0
-    for k, n in zip(key, shape, strict=True):
-        if isinstance(k, list | np.ndarray):
-            idx = np.asarray(k)
-            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
-            idx = np.where(idx < 0, idx + n, idx)
-            lo = int(idx.min()) if idx.size else 0
-            hi = int(idx.max()) + 1 if idx.size else 0
-            basic.append(slice(lo, hi))
-            post.append((out_axis, idx - lo))
-            out_axis += 1
-        elif isinstance(k, int | np.integer):
-            basic.append(int(k))
-        else:
-            basic.append(k)
-            out_axis += 1
-    return basic, post
-
-
 def _load_image(path: str) -> nib.Nifti1Image:
     try:
         img = nib.load(path)
@@ -363,7 +340,33 @@ def _load_image(path: str) -> nib.Nifti1Image:
     return img
 
 
-def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
+def choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
+    """The RAS affine of a NIfTI-1/-2 header (single file or pair) by nibabel's rule.
+
+    Parameters
+    ----------
+    hdr : nibabel.Nifti1Header or nibabel.Nifti2Header
+        The parsed header.
+    path : str
+        For messages.
+    affine : {"best", "sform", "qform"}
+        ``"best"``: the sform when ``sform_code > 0`` (warning when the qform places a
+        corner more than 1e-3 mm away), else the qform when ``qform_code > 0``, else
+        nibabel's pixdim-only affine.
+
+    Returns
+    -------
+    ndarray, shape (4, 4)
+        Index (i, j, k, 1) → RAS mm. Not checked for shear (call
+        :func:`~spatial_xr.geometry.decompose_affine` on it).
+
+    Raises
+    ------
+    GeometryError
+        The requested affine is absent, or the qform is not a rotation.
+    ParameterError
+        ``affine`` is not one of the three names.
+    """
     sform, scode = hdr.get_sform(coded=True)
     try:
         qform, qcode = hdr.get_qform(coded=True)
@@ -386,7 +389,7 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
             raise GeometryError(f"{path!r} has no qform (qform_code 0); use affine='best'")
         return np.asarray(qform)
     if affine != "best":
-        raise ValueError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
+        raise ParameterError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
     if scode and qcode:
         try:
             decompose_affine(sform)
@@ -406,29 +409,15 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
     return np.asarray(hdr.get_best_affine())
 
 
-def _affine_source(hdr: Any, affine: AffineChoice) -> str:
-    """Which header fields the chosen affine came from (for error messages)."""
+def affine_source(hdr: Any, affine: AffineChoice) -> str:
+    """Which header fields the affine chosen by :func:`choose_affine` came from, as words
+    for error messages (e.g. ``"the sform (srow_x/y/z)"``)."""
     if affine == "best":
         affine = "sform" if hdr["sform_code"] else "qform" if hdr["qform_code"] else "pixdim"
     return {
         "sform": "the sform (srow_x/y/z)",
         "qform": "the qform (quatern_b/c/d, qoffset_x/y/z, pixdim)",
     }.get(affine, "the pixdim-only affine (no qform or sform stored)")
-
-
-def _default_chunks(shape_f: tuple[int, ...], itemsize: int, gz: bool) -> tuple[int, ...]:
-    """Chunks in reversed (C) order: one t/c frame per chunk, whole (a volume up to
-    :data:`~spatial_xr.io.chunking.WHOLE_VOLUME_BYTES`) or in z slabs of whole x-y planes of
-    about dask's chunk size; always whole for gzip (which cannot seek cheaply)."""
-    nx, ny, nz = shape_f[:3]
-    nzc = nz if gz else default_z_chunk(nz, nx * ny * itemsize)
-    # a header may declare millions of tiny frames: group them so the graph stays bounded
-    group = frames_per_chunk(math.prod(shape_f[3:]), -(-nz // nzc))
-    lead = []
-    for n in shape_f[3:]:  # t, then c: fill the innermost frame dim first
-        lead.append(min(n, group))
-        group = -(-group // n)
-    return (*lead[::-1], nzc, ny, nx)
 
 
 def open_nifti(
@@ -518,11 +507,11 @@ def open_nifti(
         if not identity:
             attrs["scale_slope"], attrs["scale_intercept"] = slope, inter
 
-    ras = _choose_affine(hdr, path, affine)
+    ras = choose_affine(hdr, path, affine)
     try:
         origin, spacing, direction = decompose_affine(lps_ras_flip(ras))
     except GeometryError as exc:
-        raise GeometryError(f"{path!r}: {_affine_source(hdr, affine)}: {exc}") from exc
+        raise GeometryError(f"{path!r}: {affine_source(hdr, affine)}: {exc}") from exc
     grid = Grid(shape_f[:3], spacing, origin, direction)
 
     samples = len(color) if color is not None else 0
@@ -532,8 +521,9 @@ def open_nifti(
     else:
         lazy = NiftiArray(path, shape_f, raw_dtype, offset, use_slope, use_inter, out_dtype)
         names = ("x", "y", "z", "t", "c")[: len(shape_f)][::-1]
-    c_chunks = _resolve_chunks(chunks, names, lazy.shape, shape_f,
-                               max(1, samples) * out_dtype.itemsize, gz, samples)
+    c_chunks = resolve_frame_chunks(chunks, names, lazy.shape, shape_f,
+                                    max(1, samples) * out_dtype.itemsize, compressed=gz,
+                                    samples=samples)
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, use_slope, use_inter,
                                str(out_dtype))
@@ -555,29 +545,3 @@ def open_nifti(
             if units_t in TIME_UNITS:
                 da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
     return da
-
-
-def _resolve_chunks(
-    chunks: Any,
-    names: tuple[str, ...],
-    shape: tuple[int, ...],
-    shape_f: tuple[int, ...],
-    itemsize: int,
-    gz: bool,
-    samples: int = 0,
-) -> Any:
-    """Chunks of the lazy array (``names`` order); ``samples`` > 0: a colour file whose
-    lazy array has a last axis of that many samples per voxel (``shape_f`` without it)."""
-    default = _default_chunks(shape_f, itemsize, gz)
-    if samples:
-        default = (*default, samples)
-    if chunks is None:
-        return default
-    if isinstance(chunks, Mapping):
-        return chunks_by_name(chunks, names, default, shape)
-    if isinstance(chunks, tuple | list) and len(chunks) == len(names):
-        # given in DataArray order (t, c, z, y, x): map back to the lazy array's order
-        order = [n for n in ("t", "c", "z", "y", "x") if n in names]
-        by_name = dict(zip(order, chunks, strict=True))
-        return tuple(by_name[n] for n in names)
-    return chunks

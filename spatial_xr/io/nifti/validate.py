@@ -122,10 +122,10 @@ def check_nifti_header(fobj: IO[bytes], path: str, *, affine: str = "best") -> N
             f"{path!r}: header magic is {magic!r}, not b'n+1' (NIfTI-1); this is not a NIfTI "
             "file or its header is corrupt"
         )
-    if version == 2 and not magic.startswith(b"n+2"):
+    if version == 2 and not magic.startswith((b"n+2", b"ni2")):
         raise FormatError(
-            f"{path!r}: header magic is {magic!r}, not b'n+2' (NIfTI-2); this is not a NIfTI "
-            "file or its header is corrupt"
+            f"{path!r}: header magic is {magic!r}, not b'n+2' or b'ni2' (NIfTI-2); this is not "
+            "a NIfTI file or its header is corrupt"
         )
     dim = [int(v) for v in h["dim"]]
     if not 1 <= dim[0] <= 7:

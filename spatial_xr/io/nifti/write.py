@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Literal
 
-import dask
-import dask.array as dsa
 import nibabel as nib
 import numpy as np
 import xarray as xr
 
-from spatial_xr.buffers import empty
 from spatial_xr.coords import grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, FormatError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 from spatial_xr.io.nifti.read import COLOR_DTYPES, SPACE_UNITS, TIME_UNITS, is_nifti_path
+from spatial_xr.io.streaming import file_order_slabs, gzip_writer
 
 __all__ = ["write_nifti"]
 
@@ -147,61 +144,9 @@ def write_nifti(
     head = hdr.binaryblock + b"\x00" * 4
 
     with atomic_output(path, overwrite=overwrite) as tmp:
-        opener = _compressed_writer if path.name.lower().endswith(".gz") else open
+        opener = gzip_writer if path.name.lower().endswith(".gz") else open
         with opener(tmp, "wb") as f:
             f.write(head)
-            for block in _slabs(data, dtype):
+            for block in file_order_slabs(data, dtype):
                 f.write(block)
     return path
-
-
-def _compressed_writer(path: Path, mode: str) -> IO[bytes]:
-    try:
-        from isal import igzip
-
-        return igzip.open(path, mode, compresslevel=1)  # type: ignore[return-value]
-    except ImportError:
-        return gzip.open(path, mode, compresslevel=1)
-
-
-def _slabs(data: xr.DataArray, dtype: np.dtype[Any]) -> Any:
-    """Yield C-ordered bytes of z-slab blocks in file order: for each index of the dims
-    before ``z`` (c, t), slabs of whole planes (y, x, and c for a colour image).
-
-    Each slab is assembled in one buffer reused for every slab (the caller writes it out
-    before asking for the next): a dask slab's chunks are computed together and copied
-    into place, with no concatenated copy and no fresh allocation per slab.
-    """
-    arr = data.data
-    zi = data.dims.index("z")
-    lead = data.shape[:zi]
-    nz = data.shape[zi]
-    plane = data.shape[zi + 1 :]
-    if isinstance(arr, dsa.Array):
-        zchunks = arr.chunks[zi]
-    else:
-        step = max(1, (64 << 20) // max(1, int(np.prod(plane)) * dtype.itemsize))
-        zchunks = tuple(min(step, nz - i) for i in range(0, nz, step))
-    buf = empty((max(zchunks, default=0), *plane), dtype.newbyteorder("<"))
-    for idx in np.ndindex(*lead):
-        z0 = 0
-        for dz in zchunks:
-            block = arr[idx + (slice(z0, z0 + dz),)]
-            out = buf[:dz]
-            if isinstance(block, dsa.Array):
-                _compute_into(block, out)
-            else:
-                out[...] = block
-            yield out.data
-            z0 += dz
-
-
-def _compute_into(block: dsa.Array, out: np.ndarray) -> None:
-    """Compute a dask array's chunks (on the current scheduler) and copy them into ``out``."""
-    parts = block.to_delayed().ravel()
-    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in block.chunks]
-    regions = [tuple(slice(int(starts[a][i]), int(starts[a][i]) + block.chunks[a][i])
-                     for a, i in enumerate(ix))
-               for ix in np.ndindex(*block.numblocks)]
-    for region, value in zip(regions, dask.compute(*parts), strict=True):
-        out[region] = value
