@@ -14,6 +14,7 @@ import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
+from spatial_xr.errors import ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.repr import geometry_html, geometry_text
 
@@ -104,10 +105,24 @@ class SpatialAccessor:
         dims = self.dims
         g_axes = self.grid.axes
         if isinstance(index, dict):
-            return np.stack([np.asarray(index[a], np.float64) for a in g_axes], axis=-1)
-        arr = np.asarray(index, dtype=np.float64)
+            missing = [a for a in g_axes if a not in index]
+            if missing:
+                raise ParameterError(
+                    f"index mapping lacks the spatial dims {missing}; give one value (or "
+                    f"array) for each of {dims}"
+                )
+            try:
+                return np.stack([np.asarray(index[a], np.float64) for a in g_axes], axis=-1)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(
+                    f"index mapping values must be numbers or arrays of one shape; got {index!r}"
+                ) from exc
+        try:
+            arr = np.asarray(index, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"index must be numbers, got {index!r}") from exc
         if arr.shape[-1:] != (len(dims),):
-            raise ValueError(
+            raise ParameterError(
                 f"index must have shape (..., {len(dims)}) in the order of the spatial dims "
                 f"{dims}, got shape {arr.shape}"
             )

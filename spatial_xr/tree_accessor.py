@@ -12,6 +12,8 @@ from typing import Any
 
 import xarray as xr
 
+from spatial_xr.errors import ParameterError
+
 __all__ = ["SpatialTreeAccessor"]
 
 
@@ -65,12 +67,15 @@ class SpatialTreeAccessor:
 
         levels = self._levels()
         if index is not None and spacing is not None:
-            raise TypeError("give index or spacing=, not both")
+            raise ParameterError("give index or spacing=, not both")
         if spacing is not None:
             index = select_level([da.spatial.spacing for da in levels], spacing)
         k = 0 if index is None else int(index)
         if not -len(levels) <= k < len(levels):
-            raise IndexError(f"level {index} is out of range: the pyramid has {len(levels)}")
+            raise ParameterError(
+                f"level {index} is out of range: the pyramid has {len(levels)} levels "
+                f"(0–{len(levels) - 1}, or negative from the coarsest)"
+            )
         return levels[k]
 
     def to_ome_zarr(self, path: Any, **kwargs: Any) -> None:

@@ -10,7 +10,7 @@ import SimpleITK as sitk
 import xarray as xr
 
 import spatial_xr
-from spatial_xr.errors import DimensionError, GeometryError, IrregularGridError
+from spatial_xr.errors import DimensionError, GeometryError, IrregularGridError, ParameterError
 from spatial_xr.geometry import Grid, code_to_direction
 from spatial_xr.testing import random_direction
 
@@ -124,8 +124,12 @@ def test_world_to_index_round_trip_and_dict_index(case: tuple[xr.DataArray, sitk
     np.testing.assert_allclose(by_name, world)
     sitk_idx = [img.TransformPhysicalPointToIndex(p) for p in world]
     np.testing.assert_array_equal(np.array(sitk_idx)[:, ::-1], idx)
-    with pytest.raises(ValueError, match="order of the spatial dims"):
+    with pytest.raises(ParameterError, match="order of the spatial dims"):
         da.spatial.index_to_world([1, 2])
+    with pytest.raises(ParameterError, match=r"lacks the spatial dims \['z'\]"):
+        da.spatial.index_to_world({"y": 1, "x": 2})
+    with pytest.raises(ParameterError, match=r"must have shape \(\.\.\., 3\)"):
+        da.spatial.world_to_index(world[:, :2])
 
 
 def test_affine_ras_is_nibabel_convention(case: tuple[xr.DataArray, sitk.Image]) -> None:

@@ -47,6 +47,7 @@ from spatial_xr.errors import (
     GeometryError,
     PathNotFoundError,
     SpatialXRWarning,
+    UnsupportedOptionError,
 )
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
@@ -386,7 +387,9 @@ def _choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
             raise GeometryError(f"{path!r} has no qform (qform_code 0); use affine='best'")
         return np.asarray(qform)
     if affine != "best":
-        raise ValueError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
+        raise UnsupportedOptionError(
+            f"affine must be 'best', 'sform' or 'qform', got {affine!r}"
+        )
     if scode and qcode:
         try:
             decompose_affine(sform)
