@@ -52,7 +52,8 @@ class SpatialAccessor:
 
     @property
     def origin(self) -> NDArray[np.float64]:
-        """World position (LPS mm, x, y, z) of the centre of voxel 0, shape (n,)."""
+        """World position of the centre of voxel 0, shape (n,): LPS mm in x, y, z order, as
+        every world point (SimpleITK's ``GetOrigin``)."""
         return self.grid.origin_xyz.copy()
 
     @property
@@ -68,17 +69,28 @@ class SpatialAccessor:
         return self.grid.spacing_xyz.copy()
 
     @property
-    def direction(self) -> NDArray[np.float64]:
+    def direction_xyz(self) -> NDArray[np.float64]:
         """Direction matrix in x, y, z order (SimpleITK's ``GetDirection``), shape (n, n).
 
-        Column a is the LPS unit vector of the array axis named x, y, z for a = 0, 1, 2;
-        ``attrs["direction"]`` stores ``np.flip`` of it (see :attr:`direction_zyx`).
+        Column a is the LPS unit vector (x, y, z components) of the array axis named x, y,
+        z for a = 0, 1, 2. ``attrs["direction"]`` stores the other order, ``np.flip`` of
+        this matrix (:attr:`direction_zyx`).
         """
         return self.grid.direction_xyz.copy()
 
     @property
+    def direction(self) -> NDArray[np.float64]:
+        """Alias of :attr:`direction_xyz` (x, y, z order, as SimpleITK's ``GetDirection``).
+
+        Not the order of ``attrs["direction"]``, which is :attr:`direction_zyx`; prefer
+        the explicit names where the order matters.
+        """
+        return self.direction_xyz
+
+    @property
     def direction_zyx(self) -> NDArray[np.float64]:
-        """Direction matrix in z, y, x order, as stored in ``attrs["direction"]``."""
+        """Direction matrix in z, y, x order, as stored in ``attrs["direction"]``:
+        ``np.flip(direction_xyz)``, shape (n, n)."""
         return self.grid.direction_zyx.copy()
 
     @property

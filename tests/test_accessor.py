@@ -48,8 +48,9 @@ def test_properties_match_simpleitk(case: tuple[xr.DataArray, sitk.Image]) -> No
     np.testing.assert_allclose(acc.origin, img.GetOrigin())
     np.testing.assert_allclose(acc.spacing_xyz, img.GetSpacing())
     assert acc.spacing == pytest.approx({"z": 2.5, "y": 0.7, "x": 0.8})
-    np.testing.assert_allclose(acc.direction.ravel(), img.GetDirection(), atol=1e-12)
-    np.testing.assert_allclose(acc.direction_zyx, np.flip(acc.direction))
+    np.testing.assert_allclose(acc.direction_xyz.ravel(), img.GetDirection(), atol=1e-12)
+    np.testing.assert_array_equal(acc.direction, acc.direction_xyz)  # the documented alias
+    np.testing.assert_allclose(acc.direction_zyx, np.flip(acc.direction_xyz))
     np.testing.assert_allclose(np.asarray(da.attrs["direction"]), acc.direction_zyx)
     for ijk in ([0, 0, 0], [1.5, 2, 3.25], [10, 8, 6]):
         np.testing.assert_allclose((acc.affine @ [*ijk, 1])[:3],
