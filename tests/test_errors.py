@@ -226,6 +226,15 @@ BAD_CALLS: dict[str, tuple[Callable[..., Any], type[SpatialXRError], str]] = {
     "Grid direction not numbers": (
         lambda da, nii, ct, tmp: Grid((3, 4, 5), None, None, [["a"]]),
         GeometryError, r"direction must be numbers"),
+    "resample spacing not numbers": (
+        lambda da, nii, ct, tmp: da.spatial.resample(spacing="abc"), GeometryError,
+        r"spacing must be a number, a mapping by dim name or 3 numbers"),
+    "from_array spacing not numbers": (
+        lambda da, nii, ct, tmp: spatial_xr.from_array(np.zeros((2, 3, 4)), spacing="abc"),
+        GeometryError, r"spacing must be a number"),
+    "pyramid factors not ints": (
+        lambda da, nii, ct, tmp: da.spatial.pyramid(factors="x"), UnsupportedOptionError,
+        r"factors must be an int, a mapping dim → int, or a sequence"),
     "crop world box not numbers": (
         lambda da, nii, ct, tmp: da.spatial.crop("abc", [1, 2, 3]), GeometryError,
         r"a world box needs finite lower and upper corners"),
