@@ -215,14 +215,13 @@ class SpatialAccessor:
 
         return write_nifti(self._da, *args, **kwargs)
 
-    def to_metaimage(
-        self, path: str | os.PathLike[str], *, compress: bool = False, overwrite: bool = False
-    ) -> None:
+    @forwards_to("spatial_xr.io.metaimage:write_metaimage")
+    def to_metaimage(self, *args: Any, **kwargs: Any) -> Any:
         """Write ``.mha`` or ``.mhd`` + ``.raw``/``.zraw``; see
         :func:`spatial_xr.io.metaimage.write_metaimage`."""
         from spatial_xr.io.metaimage import write_metaimage
 
-        write_metaimage(self._da, path, compress=compress, overwrite=overwrite)
+        return write_metaimage(self._da, *args, **kwargs)
 
     # ------------------------------------------------------------------ ops: crop, resample, sample
     @forwards_to("spatial_xr.ops.crop:crop")
