@@ -6,14 +6,16 @@ A thin layer: each member reads the :class:`~spatial_xr.geometry.Grid` from the 
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
+from spatial_xr._delegate import forwards_to
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
+from spatial_xr.errors import ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.repr import geometry_html, geometry_text
 
@@ -50,7 +52,8 @@ class SpatialAccessor:
 
     @property
     def origin(self) -> NDArray[np.float64]:
-        """World position (LPS mm, x, y, z) of the centre of voxel 0, shape (n,)."""
+        """World position of the centre of voxel 0, shape (n,): LPS mm in x, y, z order, as
+        every world point (SimpleITK's ``GetOrigin``)."""
         return self.grid.origin_xyz.copy()
 
     @property
@@ -66,17 +69,28 @@ class SpatialAccessor:
         return self.grid.spacing_xyz.copy()
 
     @property
-    def direction(self) -> NDArray[np.float64]:
+    def direction_xyz(self) -> NDArray[np.float64]:
         """Direction matrix in x, y, z order (SimpleITK's ``GetDirection``), shape (n, n).
 
-        Column a is the LPS unit vector of the array axis named x, y, z for a = 0, 1, 2;
-        ``attrs["direction"]`` stores ``np.flip`` of it (see :attr:`direction_zyx`).
+        Column a is the LPS unit vector (x, y, z components) of the array axis named x, y,
+        z for a = 0, 1, 2. ``attrs["direction"]`` stores the other order, ``np.flip`` of
+        this matrix (:attr:`direction_zyx`).
         """
         return self.grid.direction_xyz.copy()
 
     @property
+    def direction(self) -> NDArray[np.float64]:
+        """Alias of :attr:`direction_xyz` (x, y, z order, as SimpleITK's ``GetDirection``).
+
+        Not the order of ``attrs["direction"]``, which is :attr:`direction_zyx`; prefer
+        the explicit names where the order matters.
+        """
+        return self.direction_xyz
+
+    @property
     def direction_zyx(self) -> NDArray[np.float64]:
-        """Direction matrix in z, y, x order, as stored in ``attrs["direction"]``."""
+        """Direction matrix in z, y, x order, as stored in ``attrs["direction"]``:
+        ``np.flip(direction_xyz)``, shape (n, n)."""
         return self.grid.direction_zyx.copy()
 
     @property
@@ -104,10 +118,24 @@ class SpatialAccessor:
         dims = self.dims
         g_axes = self.grid.axes
         if isinstance(index, dict):
-            return np.stack([np.asarray(index[a], np.float64) for a in g_axes], axis=-1)
-        arr = np.asarray(index, dtype=np.float64)
+            missing = [a for a in g_axes if a not in index]
+            if missing:
+                raise ParameterError(
+                    f"index mapping lacks the spatial dims {missing}; give one value (or "
+                    f"array) for each of {dims}"
+                )
+            try:
+                return np.stack([np.asarray(index[a], np.float64) for a in g_axes], axis=-1)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(
+                    f"index mapping values must be numbers or arrays of one shape; got {index!r}"
+                ) from exc
+        try:
+            arr = np.asarray(index, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"index must be numbers, got {index!r}") from exc
         if arr.shape[-1:] != (len(dims),):
-            raise ValueError(
+            raise ParameterError(
                 f"index must have shape (..., {len(dims)}) in the order of the spatial dims "
                 f"{dims}, got shape {arr.shape}"
             )
@@ -148,152 +176,152 @@ class SpatialAccessor:
         return idx[..., [g.axes.index(d) for d in self.dims]]
 
     # ------------------------------------------------------------------ grid changes
-    def assign_grid(self, grid: Grid) -> xr.DataArray:
-        """A copy whose coordinates and direction describe ``grid`` (same data)."""
-        return assign_grid(self._da, grid)
+    @forwards_to("spatial_xr.coords:assign_grid")
+    def assign_grid(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        """A copy whose coordinates and direction describe a Grid (same data); see
+        :func:`spatial_xr.coords.assign_grid`."""
+        return assign_grid(self._da, *args, **kwargs)
 
     def same_grid(self, other: xr.DataArray | Grid, atol: float = 1e-6) -> bool:
-        """Whether ``other`` (an image or a Grid) has this image's grid within ``atol`` mm."""
+        """Whether ``other`` has this image's grid.
+
+        Parameters
+        ----------
+        other : xarray.DataArray or Grid
+            An image (its grid is read as for this one) or a grid.
+        atol : float
+            Tolerance in mm for origin and spacing, and for the direction cosines.
+
+        Returns
+        -------
+        bool
+        """
         g = other if isinstance(other, Grid) else grid_of(other)
         return self.grid.isclose(g, atol=atol)
 
-    def reorient(self, code: str | None = None) -> xr.DataArray:
-        """Lazy flips/transposes to orientation ``code`` (default: closest to LPS).
-
-        See :func:`spatial_xr.ops.reorient.reorient`.
-        """
+    @forwards_to("spatial_xr.ops.reorient:reorient")
+    def reorient(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        """Lazy flips/transposes to an orientation code; see
+        :func:`spatial_xr.ops.reorient.reorient`."""
         from spatial_xr.ops.reorient import reorient
 
-        return reorient(self._da, code)
+        return reorient(self._da, *args, **kwargs)
 
     # ------------------------------------------------------------------ writers
-    def to_nifti(
-        self, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: Any
-    ) -> None:
+    @forwards_to("spatial_xr.io.nifti:write_nifti")
+    def to_nifti(self, *args: Any, **kwargs: Any) -> Path:
         """Write ``.nii`` or ``.nii.gz``; see :func:`spatial_xr.io.nifti.write_nifti`."""
         from spatial_xr.io.nifti import write_nifti
 
-        write_nifti(self._da, path, overwrite=overwrite, **kwargs)
+        return write_nifti(self._da, *args, **kwargs)
 
-    def to_metaimage(
-        self, path: str | os.PathLike[str], *, compress: bool = False, overwrite: bool = False
-    ) -> None:
+    @forwards_to("spatial_xr.io.metaimage:write_metaimage")
+    def to_metaimage(self, *args: Any, **kwargs: Any) -> Any:
         """Write ``.mha`` or ``.mhd`` + ``.raw``/``.zraw``; see
         :func:`spatial_xr.io.metaimage.write_metaimage`."""
         from spatial_xr.io.metaimage import write_metaimage
 
-        write_metaimage(self._da, path, compress=compress, overwrite=overwrite)
+        return write_metaimage(self._da, *args, **kwargs)
 
-    def to_mgh(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    @forwards_to("spatial_xr.io.mgh:write_mgh")
+    def to_mgh(self, *args: Any, **kwargs: Any) -> Any:
         """Write ``.mgh`` or ``.mgz`` (FreeSurfer); see :func:`spatial_xr.io.mgh.write_mgh`."""
         from spatial_xr.io.mgh import write_mgh
 
-        write_mgh(self._da, path, overwrite=overwrite)
+        return write_mgh(self._da, *args, **kwargs)
 
     # ------------------------------------------------------------------ ops: crop, resample, sample
-    def crop(self, lower: Any = None, upper: Any = None, **kwargs: Any) -> xr.DataArray:
-        """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``).
-
-        See :func:`spatial_xr.ops.crop.crop`.
-        """
+    @forwards_to("spatial_xr.ops.crop:crop")
+    def crop(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``); see
+        :func:`spatial_xr.ops.crop.crop`."""
         from spatial_xr.ops.crop import crop
 
-        return crop(self._da, lower, upper, **kwargs)
+        return crop(self._da, *args, **kwargs)
 
-    def crop_centered(self, center: Any, size_mm: Any = None, shape: Any = None,
-                      **kwargs: Any) -> xr.DataArray | list[xr.DataArray]:
-        """Fixed-shape patch(es) centred on world point(s).
-
-        See :func:`spatial_xr.ops.crop.crop_centered`.
-        """
+    @forwards_to("spatial_xr.ops.crop:crop_centered")
+    def crop_centered(self, *args: Any, **kwargs: Any) -> xr.DataArray | list[xr.DataArray]:
+        """Fixed-shape patch(es) centred on world point(s); see
+        :func:`spatial_xr.ops.crop.crop_centered`."""
         from spatial_xr.ops.crop import crop_centered
 
-        return crop_centered(self._da, center, size_mm, shape, **kwargs)
+        return crop_centered(self._da, *args, **kwargs)
 
-    def resample(self, spacing: Any = None, shape: Any = None, grid: Grid | None = None,
-                 like: xr.DataArray | None = None, **kwargs: Any) -> xr.DataArray:
-        """Resample onto a target grid (lazy, out-of-core).
-
-        See :func:`spatial_xr.ops.resample.resample`.
-        """
+    @forwards_to("spatial_xr.ops.resample:resample")
+    def resample(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        """Resample onto a target grid (lazy, out-of-core); see
+        :func:`spatial_xr.ops.resample.resample`."""
         from spatial_xr.ops.resample import resample
 
-        return resample(self._da, spacing, shape, grid, like, **kwargs)
+        return resample(self._da, *args, **kwargs)
 
-    def sample(self, points: ArrayLike, interpolation: str = "linear",
-               **kwargs: Any) -> xr.DataArray:
-        """Values at world points (N × n, LPS mm, x, y, z).
-
-        See :func:`spatial_xr.ops.sample.sample`.
-        """
+    @forwards_to("spatial_xr.ops.sample:sample")
+    def sample(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        """Values at world points (N × n, LPS mm, x, y, z); see
+        :func:`spatial_xr.ops.sample.sample`."""
         from spatial_xr.ops.sample import sample
 
-        return sample(self._da, points, interpolation, **kwargs)
+        return sample(self._da, *args, **kwargs)
 
     # ------------------------------------------------------------------ OME-Zarr and pyramids
-    # (methods of the OME-Zarr issue go here)
-
-    def pyramid(
-        self,
-        levels: int | None = None,
-        factors: Any = None,
-        method: str | None = None,
-        chunks: Any = None,
-        *,
-        label: bool | None = None,
-    ) -> xr.DataTree:
+    @forwards_to("spatial_xr.ops.pyramid:pyramid")
+    def pyramid(self, *args: Any, **kwargs: Any) -> xr.DataTree:
         """Multiscale pyramid as a DataTree; see :func:`spatial_xr.ops.pyramid.pyramid`."""
         from spatial_xr.ops.pyramid import pyramid
 
-        return pyramid(self._da, levels, factors, method, chunks, label=label)
+        return pyramid(self._da, *args, **kwargs)
 
-    def to_ome_zarr(self, path: Any, **kwargs: Any) -> None:
-        """Write OME-Zarr (0.5 or 0.4); see :func:`spatial_xr.io.omezarr.to_ome_zarr`."""
+    @forwards_to("spatial_xr.io.omezarr.write:to_ome_zarr")
+    def to_ome_zarr(self, *args: Any, **kwargs: Any) -> None:
+        """Write OME-Zarr (0.5 or 0.4); see :func:`spatial_xr.io.omezarr.write.to_ome_zarr`."""
         from spatial_xr.io.omezarr.write import to_ome_zarr
 
-        to_ome_zarr(self._da, path, **kwargs)
+        to_ome_zarr(self._da, *args, **kwargs)
 
     # ------------------------------------------------------------------ DICOM
-    def to_dicom_series(
-        self, folder: str | os.PathLike[str], *, modality: str = "CT", overwrite: bool = False,
-        **kwargs: Any,
-    ) -> None:
+    @forwards_to("spatial_xr.io.dicom.write:write_dicom_series")
+    def to_dicom_series(self, *args: Any, **kwargs: Any) -> Path:
         """Write a DICOM series; see :func:`spatial_xr.io.dicom.write.write_dicom_series`."""
         from spatial_xr.io.dicom.write import write_dicom_series
 
-        write_dicom_series(self._da, folder, modality=modality, overwrite=overwrite, **kwargs)
+        return write_dicom_series(self._da, *args, **kwargs)
 
     # ------------------------------------------------------- ecosystem: converters, napari, plots
+    @forwards_to("spatial_xr.convert.sitk:to_sitk")
     def to_sitk(self) -> Any:
         """A ``SimpleITK.Image`` with this geometry; see :func:`spatial_xr.convert.to_sitk`."""
         from spatial_xr.convert.sitk import to_sitk
 
         return to_sitk(self._da)
 
+    @forwards_to("spatial_xr.convert.itk:to_itk")
     def to_itk(self) -> Any:
         """An ``itk.Image`` with this geometry; see :func:`spatial_xr.convert.to_itk`."""
         from spatial_xr.convert.itk import to_itk
 
         return to_itk(self._da)
 
-    def to_nibabel(self, *, version: int = 1) -> Any:
+    @forwards_to("spatial_xr.convert.nibabel:to_nibabel")
+    def to_nibabel(self, *args: Any, **kwargs: Any) -> Any:
         """A lazy nibabel NIfTI image; see :func:`spatial_xr.convert.to_nibabel`."""
         from spatial_xr.convert.nibabel import to_nibabel
 
-        return to_nibabel(self._da, version=version)  # type: ignore[arg-type]
+        return to_nibabel(self._da, *args, **kwargs)
 
-    def to_napari(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    @forwards_to("spatial_xr.napari:to_napari")
+    def to_napari(self, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(data, kwargs)`` for ``viewer.add_image``; see :func:`spatial_xr.napari.to_napari`."""
         from spatial_xr.napari import to_napari
 
-        return to_napari(self._da, **kwargs)
+        return to_napari(self._da, *args, **kwargs)
 
-    def plot(self, point: ArrayLike | None = None, **kwargs: Any) -> Any:
+    @forwards_to("spatial_xr.plot:plot_orthogonal")
+    def plot(self, *args: Any, **kwargs: Any) -> Any:
         """Axial, coronal and sagittal views through a world point; see
         :func:`spatial_xr.plot.plot_orthogonal`."""
         from spatial_xr.plot import plot_orthogonal
 
-        return plot_orthogonal(self._da, point, **kwargs)
+        return plot_orthogonal(self._da, *args, **kwargs)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from spatial_xr.errors import SpatialXRError, require
+from spatial_xr.errors import ParameterError, SpatialXRError, UnsupportedOptionError, require
 from spatial_xr.io.atomic import check_overwrite
 
 __all__ = ["BatchItem", "BatchReport", "expand_inputs", "output_name", "process_one",
@@ -112,11 +112,20 @@ def _resample(da: Any, spacing: float | tuple[float, ...] | None) -> Any:
     return da.spatial.resample(spacing=spacing)
 
 
+def _check_output(fmt: OutputFormat, pyramid: bool) -> None:
+    if fmt not in ("ome-zarr", "nifti"):
+        raise UnsupportedOptionError(f"fmt must be 'ome-zarr' or 'nifti', got {fmt!r}")
+    if fmt == "nifti" and pyramid:
+        raise UnsupportedOptionError(
+            "a pyramid (--pyramid) needs the OME-Zarr output format; drop it or use "
+            "--format ome-zarr"
+        )
+
+
 def _write(da: Any, out: str, fmt: OutputFormat, pyramid: bool, overwrite: bool,
            levels: int | None = None) -> None:
+    _check_output(fmt, pyramid)
     if fmt == "nifti":
-        if pyramid:
-            raise SpatialXRError("--pyramid needs the OME-Zarr output format")
         da.spatial.to_nifti(out, overwrite=overwrite)
         return
     extra = {"levels": levels} if pyramid and levels is not None else {}
@@ -275,9 +284,14 @@ def run_batch(
     ------
     PathNotFoundError
         No input matched.
+    UnsupportedOptionError
+        ``fmt`` is unknown, or ``pyramid`` was asked for with ``fmt="nifti"``.
+    ParameterError
+        ``scheduler`` is none of the accepted kinds.
     """
     from spatial_xr.errors import PathNotFoundError
 
+    _check_output(fmt, pyramid)
     paths = expand_inputs(inputs)
     if not paths:
         raise PathNotFoundError(f"no input matches {inputs!r}; check the glob pattern")
@@ -363,7 +377,7 @@ def _client(distributed: Any, scheduler: Any, n_workers: int) -> tuple[Any, bool
         return distributed.Client(cluster), True
     if isinstance(scheduler, str):
         return distributed.Client(scheduler), True
-    raise ValueError(
+    raise ParameterError(
         f"scheduler must be 'local', a scheduler address, a distributed.Client or None; "
         f"got {scheduler!r}"
     )

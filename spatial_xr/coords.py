@@ -183,8 +183,8 @@ def values_by_dim(
     Raises
     ------
     GeometryError
-        A mapping that lacks a dim, or a sequence whose length is neither 1 nor
-        ``len(dims)``.
+        A mapping that lacks a dim, a sequence whose length is neither 1 nor
+        ``len(dims)``, or values that are not numbers.
 
     Examples
     --------
@@ -199,8 +199,17 @@ def values_by_dim(
         missing = set(dims) - set(value)
         if missing:
             raise GeometryError(f"{what} mapping lacks dims {sorted(missing)}; got {dict(value)}")
-        return {d: float(value[d]) for d in dims}
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        try:
+            return {d: float(value[d]) for d in dims}
+        except (TypeError, ValueError) as exc:
+            raise GeometryError(f"{what} values must be numbers, got {dict(value)}") from exc
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise GeometryError(
+            f"{what} must be a number, a mapping by dim name or {len(dims)} numbers in the "
+            f"order of the spatial dims {tuple(dims)}; got {value!r}"
+        ) from exc
     if arr.size == 1:
         return dict.fromkeys(dims, float(arr[0]))
     if arr.shape != (len(dims),):

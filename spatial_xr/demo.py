@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 import spatial_xr
+from spatial_xr.errors import SpatialXRError
 from spatial_xr.geometry import Grid, rotation_matrix
 
 __all__ = ["CENTRE_XYZ", "MARKERS_XYZ", "make_phantom", "phantom_grid", "run_demo"]
@@ -168,5 +169,8 @@ def run_demo(outdir: str | Path = "demo-output", *, overwrite: bool = False) -> 
                                           "zarr_grid_roundtrip"))
     print("\nDemo finished:", "all checks passed" if ok else "A CHECK FAILED")
     if not ok:
-        raise RuntimeError("the demo's geometry checks failed")
+        raise SpatialXRError(
+            "the demo's geometry checks failed (see the lines above); this is a bug in "
+            "spatial_xr or in the installed readers, please report it with this output"
+        )
     return results

@@ -15,7 +15,6 @@ __all__ = [
     "FormatError",
     "GantryTiltError",
     "GeometryError",
-    "GridMismatchError",
     "IrregularGridError",
     "MixedGeometryError",
     "OverwriteError",
@@ -43,10 +42,6 @@ class GeometryError(SpatialXRError, ValueError):
 
 class IrregularGridError(GeometryError):
     """A spatial coordinate is not uniformly spaced, so it describes no regular grid."""
-
-
-class GridMismatchError(GeometryError):
-    """Two grids (or a grid and an array) that must agree do not."""
 
 
 class DimensionError(SpatialXRError, ValueError):

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from scipy import ndimage
 
 from spatial_xr.coords import grid_of, spatial_dims
-from spatial_xr.errors import DimensionError, GeometryError, require
+from spatial_xr.errors import DimensionError, GeometryError, UnsupportedOptionError, require
 from spatial_xr.geometry import Grid
 
 __all__ = ["VIEWS", "orthogonal_slice", "plot_orthogonal"]
@@ -81,8 +81,8 @@ def orthogonal_slice(
         World coordinates (mm) of the pixel centres along the horizontal and vertical
         world axes of the view.
     """
-    if view not in VIEWS:
-        raise ValueError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
+    if not isinstance(view, str) or view not in VIEWS:
+        raise UnsupportedOptionError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
     grid = grid_of(da)
     dims = spatial_dims(da)
     fixed, h, v, _, _ = VIEWS[view]

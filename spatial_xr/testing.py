@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from spatial_xr.errors import require
 from spatial_xr.geometry import Grid
 
-__all__ = ["assert_grid_close", "random_direction", "random_grid", "sitk_physical_points"]
+__all__ = ["random_direction", "random_grid", "sitk_physical_points"]
 
 
 def random_direction(rng: np.random.Generator, ndim: int = 3, det: float = 1.0) -> NDArray[Any]:
@@ -51,10 +51,3 @@ def sitk_physical_points(grid: Grid, index_xyz: ArrayLike) -> NDArray[np.float64
     img.SetDirection(grid.direction_xyz.ravel().tolist())
     idx = np.asarray(index_xyz)
     return np.array([img.TransformIndexToPhysicalPoint([int(v) for v in row]) for row in idx])
-
-
-def assert_grid_close(actual: Grid, expected: Grid, atol: float = 1e-6) -> None:
-    """Assert two grids agree within ``atol`` (mm / direction cosines), showing both."""
-    if not actual.isclose(expected, atol=atol):
-        raise AssertionError(f"grids differ (atol={atol}):\n  actual:   {actual}\n"
-                             f"  expected: {expected}")

@@ -12,6 +12,9 @@ from typing import Any
 
 import xarray as xr
 
+from spatial_xr._delegate import forwards_to
+from spatial_xr.errors import ParameterError
+
 __all__ = ["SpatialTreeAccessor"]
 
 
@@ -58,23 +61,46 @@ class SpatialTreeAccessor:
         *,
         spacing: float | Sequence[float] | Mapping[Hashable, float] | None = None,
     ) -> xr.DataArray:
-        """One level as a DataArray: by index (0 = finest, negative from the coarsest) or
-        the level whose spacing is closest to ``spacing`` (same units as the coordinates;
-        a scalar, one value per spatial dim or a mapping by dim)."""
+        """One level as a DataArray, by index or by spacing.
+
+        Parameters
+        ----------
+        index : int, optional
+            Level number: 0 is the finest, negative numbers count from the coarsest.
+            Default 0.
+        spacing : float, sequence or mapping, optional
+            Instead of ``index``: the level whose spacing is closest to this (same units
+            as the coordinates; a scalar, one value per spatial dim in the levels' dim
+            order, or a mapping by dim name).
+
+        Returns
+        -------
+        xarray.DataArray
+            The level's image (lazy when the pyramid is).
+
+        Raises
+        ------
+        ParameterError
+            Both ``index`` and ``spacing`` given, or ``index`` out of range.
+        """
         from spatial_xr.io.omezarr.read import select_level
 
         levels = self._levels()
         if index is not None and spacing is not None:
-            raise TypeError("give index or spacing=, not both")
+            raise ParameterError("give index or spacing=, not both")
         if spacing is not None:
             index = select_level([da.spatial.spacing for da in levels], spacing)
         k = 0 if index is None else int(index)
         if not -len(levels) <= k < len(levels):
-            raise IndexError(f"level {index} is out of range: the pyramid has {len(levels)}")
+            raise ParameterError(
+                f"level {index} is out of range: the pyramid has {len(levels)} levels "
+                f"(0–{len(levels) - 1}, or negative from the coarsest)"
+            )
         return levels[k]
 
-    def to_ome_zarr(self, path: Any, **kwargs: Any) -> None:
-        """Write the pyramid as OME-Zarr; see :func:`spatial_xr.io.omezarr.to_ome_zarr`."""
+    @forwards_to("spatial_xr.io.omezarr.write:to_ome_zarr")
+    def to_ome_zarr(self, *args: Any, **kwargs: Any) -> None:
+        """Write the pyramid as OME-Zarr; see :func:`spatial_xr.io.omezarr.write.to_ome_zarr`."""
         from spatial_xr.io.omezarr.write import to_ome_zarr
 
-        to_ome_zarr(self._tree, path, **kwargs)
+        to_ome_zarr(self._tree, *args, **kwargs)

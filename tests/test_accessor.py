@@ -10,7 +10,7 @@ import SimpleITK as sitk
 import xarray as xr
 
 import spatial_xr
-from spatial_xr.errors import DimensionError, GeometryError, IrregularGridError
+from spatial_xr.errors import DimensionError, GeometryError, IrregularGridError, ParameterError
 from spatial_xr.geometry import Grid, code_to_direction
 from spatial_xr.testing import random_direction
 
@@ -48,8 +48,9 @@ def test_properties_match_simpleitk(case: tuple[xr.DataArray, sitk.Image]) -> No
     np.testing.assert_allclose(acc.origin, img.GetOrigin())
     np.testing.assert_allclose(acc.spacing_xyz, img.GetSpacing())
     assert acc.spacing == pytest.approx({"z": 2.5, "y": 0.7, "x": 0.8})
-    np.testing.assert_allclose(acc.direction.ravel(), img.GetDirection(), atol=1e-12)
-    np.testing.assert_allclose(acc.direction_zyx, np.flip(acc.direction))
+    np.testing.assert_allclose(acc.direction_xyz.ravel(), img.GetDirection(), atol=1e-12)
+    np.testing.assert_array_equal(acc.direction, acc.direction_xyz)  # the documented alias
+    np.testing.assert_allclose(acc.direction_zyx, np.flip(acc.direction_xyz))
     np.testing.assert_allclose(np.asarray(da.attrs["direction"]), acc.direction_zyx)
     for ijk in ([0, 0, 0], [1.5, 2, 3.25], [10, 8, 6]):
         np.testing.assert_allclose((acc.affine @ [*ijk, 1])[:3],
@@ -124,8 +125,12 @@ def test_world_to_index_round_trip_and_dict_index(case: tuple[xr.DataArray, sitk
     np.testing.assert_allclose(by_name, world)
     sitk_idx = [img.TransformPhysicalPointToIndex(p) for p in world]
     np.testing.assert_array_equal(np.array(sitk_idx)[:, ::-1], idx)
-    with pytest.raises(ValueError, match="order of the spatial dims"):
+    with pytest.raises(ParameterError, match="order of the spatial dims"):
         da.spatial.index_to_world([1, 2])
+    with pytest.raises(ParameterError, match=r"lacks the spatial dims \['z'\]"):
+        da.spatial.index_to_world({"y": 1, "x": 2})
+    with pytest.raises(ParameterError, match=r"must have shape \(\.\.\., 3\)"):
+        da.spatial.world_to_index(world[:, :2])
 
 
 def test_affine_ras_is_nibabel_convention(case: tuple[xr.DataArray, sitk.Image]) -> None:
@@ -205,3 +210,87 @@ def test_repr_text_and_html(case: tuple[xr.DataArray, sitk.Image]) -> None:
     text = repr(da.spatial)
     assert "spacing" in text and "orientation" in text and "bounds" in text
     assert "<table>" in da.spatial._repr_html_()
+
+
+# ------------------------------------------------------------------ signatures and help()
+def _public_methods(cls: type) -> list[str]:
+    return sorted(name for name, attr in vars(cls).items()
+                  if not name.startswith("_") and not isinstance(attr, property))
+
+
+def _accessor_objects() -> list[tuple[type, object]]:
+    from spatial_xr.accessor import SpatialAccessor
+    from spatial_xr.tree_accessor import SpatialTreeAccessor
+
+    da = spatial_xr.from_array(np.zeros((4, 6, 8), np.int16), spacing=(2.0, 1.0, 1.0))
+    return [(SpatialAccessor, da), (SpatialTreeAccessor, da.spatial.pyramid(levels=2))]
+
+
+def _described(doc: str) -> set[str]:
+    """Names given entries in a numpydoc Parameters section."""
+    section = doc.split("Parameters\n----------\n", 1)[1].split("\n\n")[0]
+    names = set()
+    for line in section.splitlines():
+        if line and not line.startswith(" "):
+            names.update(n.strip().lstrip("*") for n in line.split(":")[0].split(","))
+    return names
+
+
+def test_accessor_methods_show_the_signature_and_docs_of_their_function() -> None:
+    """``help(da.spatial.crop)`` shows crop's parameters (not ``**kwargs``) and its
+    numpydoc docstring; methods that forward to a function show exactly its parameters
+    after the first (the image)."""
+    import inspect
+
+    from spatial_xr._delegate import target_of
+
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    checked = []
+    for cls, obj in _accessor_objects():
+        for name in _public_methods(cls):
+            method = getattr(obj.spatial, name)  # type: ignore[attr-defined]
+            params = list(inspect.signature(method).parameters.values())
+            target = target_of(cls, name)
+            if target is not None:
+                want = list(inspect.signature(target).parameters.values())[1:]
+                assert [(p.name, p.kind, p.default, str(p.annotation)) for p in params] == [
+                    (p.name, p.kind, p.default, str(p.annotation)) for p in want], name
+                if any(p.kind not in variadic for p in want):
+                    assert any(p.kind not in variadic for p in params), name
+            named = [p.name for p in params if p.kind not in variadic]
+            doc = inspect.getdoc(method) or ""
+            assert doc.strip(), f"{cls.__name__}.{name} has no docstring"
+            if named:
+                assert "Parameters\n----------" in doc, f"{cls.__name__}.{name}"
+                missing = set(named) - _described(doc)
+                assert not missing, f"{cls.__name__}.{name} does not describe {missing}"
+            checked.append((cls.__name__, name, target is not None))
+    forwarded = {n for _, n, t in checked if t}
+    assert {"crop", "crop_centered", "resample", "sample", "reorient", "pyramid",
+            "to_ome_zarr", "to_nifti", "to_dicom_series", "plot"} <= forwarded
+
+
+def test_help_shows_the_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    da = spatial_xr.from_array(np.zeros((4, 6, 8), np.int16))
+    help(da.spatial.crop)
+    text = capsys.readouterr().out
+    assert "crop(lower: ArrayLike | None = None, upper: ArrayLike | None = None, *" in text
+    assert "fill_value : float" in text and "**kwargs" not in text
+    assert "da : xarray.DataArray" not in text  # the image is the accessor's own
+    help(type(da.spatial).resample)
+    text = capsys.readouterr().out
+    assert "resample(self, spacing:" in text and "interpolation : " in text
+
+
+def test_forwarding_passes_positional_and_keyword_arguments_through() -> None:
+    """The accessor calls the function with the same arguments (positional included)."""
+    from spatial_xr.ops.crop import crop
+    from spatial_xr.ops.resample import resample
+
+    da = spatial_xr.from_array(np.arange(4 * 6 * 8, dtype=np.int16).reshape(4, 6, 8),
+                               spacing=(2.0, 1.0, 0.5), origin=(1.0, -2.0, 3.0))
+    via = da.spatial.crop([1.0, -2.0, 3.0], [3.0, 1.0, 7.0], clip=False, fill_value=-1)
+    xr.testing.assert_identical(via, crop(da, [1.0, -2.0, 3.0], [3.0, 1.0, 7.0], clip=False,
+                                          fill_value=-1))
+    xr.testing.assert_identical(da.spatial.resample(1.5, None, interpolation="nearest"),
+                                resample(da, 1.5, interpolation="nearest"))

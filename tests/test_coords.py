@@ -35,6 +35,8 @@ def test_sequence_follows_the_array_dim_order():
 @pytest.mark.parametrize(("value", "fragment"), [
     ({"z": 1, "y": 2}, "spacing mapping lacks dims ['x']"),
     ((1.0, 2.0), "spacing must be a scalar, a mapping by dim name or 3 values"),
+    ("abc", "spacing must be a number, a mapping by dim name or 3 numbers"),
+    ({"z": 1, "y": "a", "x": 1}, "spacing values must be numbers"),
 ])
 def test_bad_values_name_the_argument(value, fragment):
     with pytest.raises(GeometryError, match=fragment.replace("[", r"\[").replace("]", r"\]")):

@@ -19,7 +19,13 @@ import xarray as xr
 
 from spatial_xr.convert._layout import itk_layout, wrap_itk_array
 from spatial_xr.coords import assign_grid, grid_of
-from spatial_xr.errors import DimensionError, GeometryError, IrregularGridError, require
+from spatial_xr.errors import (
+    DimensionError,
+    FormatError,
+    GeometryError,
+    IrregularGridError,
+    require,
+)
 from spatial_xr.geometry import AXES_XYZ, Grid
 
 if TYPE_CHECKING:
@@ -67,7 +73,7 @@ def to_itk(da: xr.DataArray) -> itk_module.Image:
     try:
         img = itk.image_from_array(values, is_vector=vector)
     except (KeyError, TypeError, RuntimeError) as exc:
-        raise TypeError(
+        raise FormatError(
             f"ITK's Python wrapping has no image type for dtype {values.dtype} "
             f"({'vector' if vector else 'scalar'}, {grid.ndim}-D); cast first, e.g. "
             "da.astype('float32')"

@@ -12,13 +12,13 @@ returns a new grid.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from spatial_xr.errors import GeometryError
+from spatial_xr.errors import GeometryError, ParameterError
 from spatial_xr.geometry.affine import ORTHONORMAL_TOL, apply_affine, compose_affine, lps_ras_flip
 from spatial_xr.geometry.orientation import direction_to_code, reorient_transform
 
@@ -31,6 +31,27 @@ AXES_XYZ: dict[int, tuple[str, ...]] = {2: ("x", "y"), 3: ("x", "y", "z")}
 def _frozen(values: ArrayLike, dtype: Any = np.float64) -> NDArray[Any]:
     a = np.array(values, dtype=dtype)
     a.setflags(write=False)
+    return a
+
+
+def _floats(values: ArrayLike | None, default: NDArray[np.float64], what: str) -> NDArray[Any]:
+    """``values`` as a float64 array (``default`` when None), or a GeometryError naming it."""
+    if values is None:
+        return default
+    try:
+        return np.asarray(values, np.float64)
+    except (TypeError, ValueError) as exc:
+        raise GeometryError(f"{what} must be numbers, got {values!r}") from exc
+
+
+def _vectors(values: ArrayLike, n: int, what: str) -> NDArray[np.float64]:
+    """``values`` as a float64 array of shape (..., n), or a ParameterError naming it."""
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{what} must be numbers, shape (..., {n}); got {values!r}") from exc
+    if a.shape[-1:] != (n,):
+        raise ParameterError(f"{what} must have shape (..., {n}), got shape {a.shape}")
     return a
 
 
@@ -78,15 +99,15 @@ class Grid:
         origin_xyz: ArrayLike | None = None,
         direction_xyz: ArrayLike | None = None,
     ) -> None:
-        shape = tuple(shape_xyz)
+        shape = tuple(shape_xyz) if isinstance(shape_xyz, Iterable) else (shape_xyz,)
         n = len(shape)
         if n not in AXES_XYZ:
             raise GeometryError(f"a Grid is 2-D or 3-D; got shape {shape} with {n} axes")
         if not all(isinstance(v, int | np.integer) and v >= 1 for v in shape):
             raise GeometryError(f"shape must hold positive integers, got {shape}")
-        spacing = np.ones(n) if spacing_xyz is None else np.asarray(spacing_xyz, np.float64)
-        origin = np.zeros(n) if origin_xyz is None else np.asarray(origin_xyz, np.float64)
-        direction = np.eye(n) if direction_xyz is None else np.asarray(direction_xyz, np.float64)
+        spacing = _floats(spacing_xyz, np.ones(n), "spacing")
+        origin = _floats(origin_xyz, np.zeros(n), "origin")
+        direction = _floats(direction_xyz, np.eye(n), "direction")
         if spacing.shape != (n,):
             raise GeometryError(f"spacing must have {n} values for shape {shape}, got {spacing}")
         if origin.shape != (n,):
@@ -186,7 +207,9 @@ class Grid:
         }
         unknown = set(changes) - set(kw)
         if unknown:
-            raise TypeError(f"Grid.replace got unknown fields {sorted(unknown)}")
+            raise ParameterError(
+                f"Grid.replace got unknown fields {sorted(unknown)}; it accepts {sorted(kw)}"
+            )
         kw.update(changes)
         return Grid(**kw)
 
@@ -275,7 +298,7 @@ class Grid:
         ndarray, shape (..., n)
             World points in x, y, z order.
         """
-        return apply_affine(self.affine, index_xyz)
+        return apply_affine(self.affine, _vectors(index_xyz, self.ndim, "index_xyz"))
 
     def world_to_index(self, points_xyz: ArrayLike, rounded: bool = False) -> NDArray[Any]:
         """Continuous (or nearest integer) indices of world points.
@@ -293,7 +316,7 @@ class Grid:
         ndarray, shape (..., n)
             Indices in i, j, k order; may lie outside the grid.
         """
-        p = np.asarray(points_xyz, dtype=np.float64) - self._origin
+        p = _vectors(points_xyz, self.ndim, "world points (x, y, z)") - self._origin
         idx = (p @ self._direction) / self._spacing
         if rounded:
             return np.floor(idx + 0.5).astype(np.int64)

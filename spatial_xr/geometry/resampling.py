@@ -201,8 +201,11 @@ def covering_index_box(
     (start, stop) : tuple of int64 ndarray, shape (n,)
         Half-open index box; may reach outside the grid.
     """
-    lo = np.asarray(lower_xyz, np.float64)
-    hi = np.asarray(upper_xyz, np.float64)
+    try:
+        lo = np.asarray(lower_xyz, np.float64)
+        hi = np.asarray(upper_xyz, np.float64)
+    except (TypeError, ValueError):  # not numbers: refused by the shape check below
+        lo = hi = np.empty(0)
     n = grid.ndim
     if lo.shape != (n,) or hi.shape != (n,) or not np.all(np.isfinite(lo) & np.isfinite(hi)):
         raise GeometryError(

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from spatial_xr.errors import OverwriteError
+from spatial_xr.errors import FormatError, OverwriteError
 
 __all__ = ["atomic_output", "check_overwrite"]
 
@@ -76,7 +76,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
         _remove(tmp, settle=_SETTLE_SECONDS)
         raise
     if not os.path.lexists(tmp):
-        raise RuntimeError(f"the writer produced nothing at {tmp}")
+        raise FormatError(f"the writer produced nothing at {tmp}, so {dest} was left unchanged")
     if os.path.lexists(dest):
         if not overwrite:  # appeared while we wrote
             _remove(tmp)

@@ -27,7 +27,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from spatial_xr.buffers import empty
-from spatial_xr.errors import FormatError, PathNotFoundError
+from spatial_xr.errors import FormatError, ParameterError, PathNotFoundError
 
 __all__ = [
     "IN_BLOCK",
@@ -115,7 +115,7 @@ def covering_box(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any
             idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp).ravel()
             idx = np.where(idx < 0, idx + n, idx)
             if idx.size and (idx.min() < 0 or idx.max() >= n):
-                raise IndexError(f"index out of bounds for an axis of size {n}")
+                raise ParameterError(f"index out of bounds for an axis of size {n}")
             lo = int(idx.min()) if idx.size else 0
             hi = int(idx.max()) + 1 if idx.size else 0
             box.append(range(lo, hi))
@@ -124,7 +124,9 @@ def covering_box(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any
             i = int(k)
             i = i + n if i < 0 else i
             if not 0 <= i < n:
-                raise IndexError(f"index {int(k)} is out of bounds for an axis of size {n}")
+                raise ParameterError(
+                    f"index {int(k)} is out of bounds for an axis of size {n}"
+                )
             box.append(range(i, i + 1))
             post.append(0)
     return box, tuple(post)
@@ -192,7 +194,7 @@ class ByteRangeArray:
         """
         box = [range(r.start, r.stop) for r in box]
         if len(box) != len(self.shape):
-            raise ValueError(f"box has {len(box)} axes, the array {len(self.shape)}")
+            raise ParameterError(f"box has {len(box)} axes, the array {len(self.shape)}")
         lens = [len(r) for r in box]
         if 0 in lens:
             return np.empty(lens, self.dtype)

@@ -38,6 +38,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from spatial_xr.errors import (
+    FormatError,
     ParameterError,
     PathNotFoundError,
     SpatialXRWarning,
@@ -300,7 +301,9 @@ def _plugins() -> list[Format]:
                 dist = ep.dist.name if ep.dist is not None else ep.value
                 for item in items:
                     if not isinstance(item, Format):
-                        raise TypeError(f"{item!r} is not a spatial_xr.io.formats.Format")
+                        raise FormatError(
+                            f"it gave {item!r}, not a spatial_xr.io.formats.Format"
+                        )
                     _PLUGINS.append(
                         Format(**{**item.__dict__, "origin": dist})
                         if item.origin == "spatial_xr" else item

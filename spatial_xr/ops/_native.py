@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from spatial_xr.errors import DependencyError, ParameterError
+
 __all__ = ["BLOCK_MEAN_DTYPES", "affine", "block_mean", "points", "separable"]
 
 BLOCK_MEAN_DTYPES = frozenset(np.dtype(t) for t in ("i1", "u1", "i2", "u2", "i4", "u4", "?"))
@@ -34,7 +36,7 @@ _D = ctypes.c_double
 _I = ctypes.c_int
 
 
-class KernelsMissingError(ImportError):
+class KernelsMissingError(DependencyError):
     """The compiled kernels are not built (a source checkout that was not installed)."""
 
 
@@ -104,7 +106,7 @@ def _run(call: Any, src: NDArray[Any], out: NDArray[Any], *args: Any) -> None:
     rc = call(_ptr(src), tin, _ptr(sshape), _ptr(sstrides), _ptr(dst), tout, _ptr(oshape),
               _ptr(ostrides), *args)
     if rc != 0:  # pragma: no cover - the codes above are the kernels' own
-        raise TypeError(f"no interpolation kernel for {src.dtype} → {out.dtype}")
+        raise ParameterError(f"no interpolation kernel for {src.dtype} → {out.dtype}")
     if dst is not out:
         out[...] = dst
 
@@ -200,9 +202,9 @@ def block_mean(block: NDArray[Any], factors: tuple[int, ...]) -> NDArray[Any]:
         (halves round up); for bool, whether at least half the block is True.
     """
     if block.dtype not in BLOCK_MEAN_DTYPES:
-        raise TypeError(f"no block-mean kernel for {block.dtype}")
+        raise ParameterError(f"no block-mean kernel for {block.dtype}")
     if any(f != 1 for f in factors[:-3]):
-        raise ValueError("only the last three axes can be reduced")
+        raise ParameterError("only the last three axes can be reduced")
     out = np.empty(tuple(n // f for n, f in zip(block.shape, factors, strict=True)),
                    block.dtype)
     pad = 3 - min(3, block.ndim)

@@ -257,7 +257,12 @@ def crop_centered(
             raise ParameterError(f"size_mm must be positive, got {size_mm!r}")
         shape_xyz = [max(1, int(np.floor(per[a] / s + 0.5)))
                      for a, s in zip(grid.axes, grid.spacing_xyz, strict=True)]
-    pts = np.asarray(center, np.float64)
+    try:
+        pts = np.asarray(center, np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"center must be world points (x, y, z, LPS mm), got {center!r}"
+        ) from exc
     if pts.shape[-1:] != (grid.ndim,) or pts.ndim not in (1, 2) or not np.all(np.isfinite(pts)):
         raise ParameterError(
             f"center must be finite world points of shape ({grid.ndim},) or (N, {grid.ndim}) "

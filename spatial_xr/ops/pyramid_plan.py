@@ -183,13 +183,30 @@ def default_factors(
     return out
 
 
+def _factors_well_formed(factors: Factors) -> bool:
+    def entry(v: Any) -> bool:
+        if isinstance(v, Mapping):
+            return all(isinstance(f, int | np.integer) for f in v.values())
+        return isinstance(v, int | np.integer)
+
+    if factors is None or entry(factors):
+        return True
+    return (isinstance(factors, Sequence | np.ndarray) and not isinstance(factors, str)
+            and all(entry(v) for v in factors))
+
+
 def _level_factors(
     grid: Grid, sdims: tuple[str, ...], levels: int | None, factors: Factors,
     chunk: Mapping[str, int],
 ) -> list[dict[str, int]]:
     """Per-level factors (relative to the previous level) from the user's options."""
-    if levels is not None and levels < 1:
-        raise UnsupportedOptionError(f"levels must be ≥ 1, got {levels}")
+    if levels is not None and (not isinstance(levels, int | np.integer) or levels < 1):
+        raise UnsupportedOptionError(f"levels must be ≥ 1 (an int), got {levels!r}")
+    if not _factors_well_formed(factors):
+        raise UnsupportedOptionError(
+            f"factors must be an int, a mapping dim → int, or a sequence of them (one per "
+            f"level after the first); got {factors!r}"
+        )
     shape = dict(zip(grid.axes, grid.shape_xyz, strict=True))
     shape = {d: shape[d] for d in sdims}
     if factors is None or isinstance(factors, int | np.integer):

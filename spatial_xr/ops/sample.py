@@ -87,7 +87,11 @@ def sample(
     method = check_interpolation(interpolation)
     grid = grid_of(da)
     n = grid.ndim
-    pts = np.asarray(points, np.float64)
+    try:
+        pts = np.asarray(points, np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"points must be an (N, {n}) array of world points (x, y, z, LPS "
+                             f"mm), got {points!r}") from exc
     if pts.ndim != 2 or pts.shape[1] != n or not np.all(np.isfinite(pts)):
         raise ParameterError(
             f"points must be a finite (N, {n}) array of world points (x, y, z, LPS mm), got "

@@ -8,7 +8,7 @@ import SimpleITK as sitk
 import xarray as xr
 
 from spatial_xr.convert import from_itk, from_itk_xarray, from_sitk, to_itk
-from spatial_xr.errors import DimensionError
+from spatial_xr.errors import DimensionError, FormatError
 
 itk = pytest.importorskip("itk", reason="ITK's Python package is the 'itk-full' extra")
 
@@ -77,7 +77,7 @@ def test_itk_vector_image_and_sitk_agree():
 
 
 def test_unwrapped_dtype_names_the_cast(image2d):
-    with pytest.raises(TypeError, match="astype"):
+    with pytest.raises(FormatError, match="astype"):
         to_itk(image2d.astype(np.complex64))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatial_xr.errors import FormatError, PathNotFoundError
+from spatial_xr.errors import FormatError, ParameterError, PathNotFoundError
 from spatial_xr.io.byterange import ByteRangeArray, covering_box, cut_box
 
 
@@ -61,6 +61,18 @@ def test_gzip_streams_are_read_too(tmp_path: Path) -> None:
     stored = _stored(tmp_path, arr, "zlib", wrap=gzip.compress)
     np.testing.assert_array_equal(stored.read_box([range(1, 3), range(0, 5), range(2, 4)]),
                                   arr[1:3, :, 2:4])
+
+
+def test_keys_outside_the_array_name_the_axis(tmp_path: Path) -> None:
+    """As numpy refuses them (numpy is the oracle for the in-range keys above)."""
+    arr = np.arange(4 * 5, dtype=np.int16).reshape(4, 5)
+    for key in [(4, slice(None)), (slice(None), [0, 5]), (-5, 0)]:
+        with pytest.raises(IndexError):
+            arr[key]
+        with pytest.raises(ParameterError, match="out of bounds for an axis of size"):
+            covering_box(key, arr.shape)
+    with pytest.raises(ParameterError, match="box has 1 axes, the array 2"):
+        _stored(tmp_path, arr, "raw").read_box([range(0, 1)])
 
 
 def test_truncated_oversized_and_missing(tmp_path: Path) -> None:

@@ -328,6 +328,22 @@ def test_a_broken_plugin_is_reported_and_ignored(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(registry, "_PLUGINS", None)
 
 
+def test_a_plugin_that_gives_no_format_is_reported_and_ignored(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class NotAFormat:
+        name, value, dist = "wrong", "somewhere:FORMATS", None
+
+        def load(self) -> Any:
+            return ["not a format"]
+
+    monkeypatch.setattr(registry, "_PLUGINS", None)
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [NotAFormat()])
+    with pytest.warns(SpatialXRWarning, match="'wrong'.*FormatError.*not a spatial_xr"):
+        names = [f.name for f in registry.formats()]
+    assert names and "nifti" in names
+    monkeypatch.setattr(registry, "_PLUGINS", None)
+
+
 def test_register_format_takes_formats_only() -> None:
     with pytest.raises(ParameterError, match="Format"):
         registry.register_format("nifti")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spatial_xr.errors import DependencyError, ParameterError
 from spatial_xr.ops import _kernels, _native
 from spatial_xr.ops.cast import round_to_dtype
 
@@ -162,8 +163,9 @@ def test_missing_build_names_the_fix(monkeypatch):
     monkeypatch.setattr(_native.importlib.util, "find_spec", lambda name: None)
     _native._lib.cache_clear()
     try:
-        with pytest.raises(_native.KernelsMissingError, match=r"pip install -e \."):
+        with pytest.raises(_native.KernelsMissingError, match=r"pip install -e \.") as info:
             _native._lib()
+        assert isinstance(info.value, DependencyError)  # caught by except SpatialXRError
     finally:
         monkeypatch.undo()
         _native._lib.cache_clear()
@@ -241,7 +243,7 @@ def test_block_mean_ties_round_half_up():
 
 
 def test_block_mean_refuses_other_dtypes():
-    with pytest.raises(TypeError, match="float32"):
+    with pytest.raises(ParameterError, match="float32"):
         _native.block_mean(np.zeros((2, 2, 2), np.float32), (1, 2, 2))
 
 

@@ -112,6 +112,11 @@ def test_errors_are_raised_by_the_plan_before_any_data():
         plan_pyramid(da, factors=[{"z": 4}, {"z": 4}])
     with pytest.raises(UnsupportedOptionError, match="levels must be ≥ 1"):
         plan_pyramid(da, levels=0)
+    with pytest.raises(UnsupportedOptionError, match=r"levels must be ≥ 1 \(an int\), got 'a'"):
+        plan_pyramid(da, levels="a")
+    for bad in ("x", ["x"], [{"z": "2"}], 2.0):
+        with pytest.raises(UnsupportedOptionError, match="factors must be an int, a mapping"):
+            plan_pyramid(da, factors=bad)
     with pytest.raises(UnsupportedOptionError, match="an int factor must be ≥ 2"):
         plan_pyramid(da, factors=1)
     with pytest.raises(UnsupportedOptionError, match="unknown downsampling method 'bicubic'; "

@@ -75,6 +75,19 @@ def _chunk_files(store: Path) -> list[Path]:
                   if p.is_file() and not p.name.startswith(".") and p.name != "zarr.json")
 
 
+def _array_meta(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    """Edit the level-0 array's metadata (zarr.json for Zarr v3, .zarray for v2)."""
+
+    def edit(store: Path) -> None:
+        folder = store / "scale0" / "image"
+        meta = folder / "zarr.json" if (folder / "zarr.json").exists() else folder / ".zarray"
+        doc = json.loads(meta.read_text())
+        change(doc)
+        meta.write_text(json.dumps(doc))
+
+    return edit
+
+
 def _corrupt_chunk(store: Path) -> None:
     _chunk_files(store)[0].write_bytes(b"not a compressed chunk")
 
@@ -148,6 +161,20 @@ CASES = [
          r"dataset 'scale0/image'.*missing from the store",
          files=lambda s: (s / "scale0" / "image" / "zarr.json").write_text(
              '{"zarr_format": 3, "node_type": "array"}')),
+    Case("array_metadata_not_json", None, FormatError,
+         r"array 'scale0/image' has unreadable Zarr metadata",
+         files=lambda s: (s / "scale0" / "image" / "zarr.json").write_text("{not json")),
+    Case("array_metadata_not_json_v04", None, FormatError,
+         r"array 'scale0/image' has unreadable Zarr metadata", version="0.4",
+         files=lambda s: (s / "scale0" / "image" / ".zarray").write_text("{not json")),
+    Case("array_unknown_codec", None, FormatError, r"unreadable Zarr metadata.*nope",
+         files=_array_meta(lambda d: d.__setitem__("codecs", [{"name": "nope"}]))),
+    Case("array_unknown_data_type", None, FormatError, r"unreadable Zarr metadata.*nonsense",
+         files=_array_meta(lambda d: d.__setitem__("data_type", "nonsense"))),
+    Case("array_shape_not_list", None, FormatError, r"unreadable Zarr metadata",
+         files=_array_meta(lambda d: d.__setitem__("shape", "x"))),
+    Case("array_shape_rank_v04", None, FormatError, r"unreadable Zarr metadata",
+         version="0.4", files=_array_meta(lambda d: d.__setitem__("shape", [4, 6]))),
     Case("corrupt_chunk", None, FormatError, r"could not read a chunk of array 'scale0/image'",
          files=_corrupt_chunk, stage="compute"),
     Case("corrupt_chunk_v04", None, FormatError, r"could not read a chunk", version="0.4",

@@ -90,7 +90,9 @@ class InflatingReader(io.RawIOBase):
             self._fill(1 << 62)
             offset += self._base + len(self._buf)
         if offset < self._base:
-            raise OSError(f"cannot seek back to inflated byte {offset} (kept from {self._base})")
+            raise io.UnsupportedOperation(
+                f"cannot seek back to inflated byte {offset} (kept from {self._base})"
+            )
         self._pos = offset
         return offset
 

@@ -14,7 +14,12 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from spatial_xr.io.dicom.headers import FrameHeader, _float, _floats, tag_value
+from spatial_xr.io.dicom.headers import (
+    FrameHeader,
+    float_or_none,
+    floats_or_none,
+    tag_value,
+)
 
 __all__ = ["enhanced_frames", "is_enhanced"]
 
@@ -80,23 +85,25 @@ def enhanced_frames(ds: Dataset, base: FrameHeader) -> list[FrameHeader]:
         if ftype is not None:
             tags["FrameType"] = ftype
         tags["InstanceNumber"] = i  # frame order inside the file, the last resort
-        slope = _float(pvt.get("RescaleSlope")) if pvt is not None else None
-        inter = _float(pvt.get("RescaleIntercept")) if pvt is not None else None
+        slope = float_or_none(pvt.get("RescaleSlope")) if pvt is not None else None
+        inter = float_or_none(pvt.get("RescaleIntercept")) if pvt is not None else None
         out.append(
             replace(
                 base,
                 frame=i,
-                ipp=_floats(pos.get("ImagePositionPatient"), 3) if pos is not None else base.ipp,
-                iop=_floats(ori.get("ImageOrientationPatient"), 6)
+                ipp=floats_or_none(pos.get("ImagePositionPatient"), 3)
+                if pos is not None
+                else base.ipp,
+                iop=floats_or_none(ori.get("ImageOrientationPatient"), 6)
                 if ori is not None
                 else base.iop,
-                pixel_spacing=_floats(meas.get("PixelSpacing"), 2)  # type: ignore[arg-type]
+                pixel_spacing=floats_or_none(meas.get("PixelSpacing"), 2)  # type: ignore[arg-type]
                 if meas is not None and "PixelSpacing" in meas
                 else base.pixel_spacing,
-                slice_thickness=_float(meas.get("SliceThickness"))
+                slice_thickness=float_or_none(meas.get("SliceThickness"))
                 if meas is not None and "SliceThickness" in meas
                 else base.slice_thickness,
-                spacing_between_slices=_float(meas.get("SpacingBetweenSlices"))
+                spacing_between_slices=float_or_none(meas.get("SpacingBetweenSlices"))
                 if meas is not None and "SpacingBetweenSlices" in meas
                 else base.spacing_between_slices,
                 slope=slope if slope is not None else base.slope,

@@ -18,7 +18,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 
-__all__ = ["FrameHeader", "read_dataset", "time_to_seconds"]
+__all__ = ["FrameHeader", "float_or_none", "floats_or_none", "read_dataset", "tag_value",
+           "time_to_seconds"]
 
 # Tags that separate volumes (the ``t`` dim) in the order they are tried.
 T_TAGS = (
@@ -259,7 +260,8 @@ def time_to_seconds(value: Any) -> float | None:
     return hh * 3600.0 + mm * 60.0 + ss
 
 
-def _float(v: Any) -> float | None:
+def float_or_none(v: Any) -> float | None:
+    """A DICOM decimal (DS/FD) value as float; None when it is absent, empty or no number."""
     try:
         return None if v in (None, "") else float(v)
     except (TypeError, ValueError):
@@ -273,7 +275,9 @@ def _int(v: Any, default: int) -> int:
         return default
 
 
-def _floats(v: Any, n: int) -> tuple[float, ...] | None:
+def floats_or_none(v: Any, n: int) -> tuple[float, ...] | None:
+    """A multi-valued DICOM decimal as ``n`` finite floats; None when it is absent, has
+    another number of values, or holds a value that is no finite number."""
     if v is None:
         return None
     try:
@@ -307,7 +311,7 @@ def tag_value(name: str, v: Any) -> Any:
         return "\\".join(str(x).strip() for x in parts)
     if name == "StackID":
         return str(v)
-    f = _float(v)
+    f = float_or_none(v)
     return f if f is not None else str(v)
 
 
@@ -342,15 +346,15 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
         "bits_stored": _int(ds.get("BitsStored"), _int(ds.get("BitsAllocated"), 16)),
         "pixel_representation": _int(ds.get("PixelRepresentation"), 0),
         "n_frames": nf,
-        "ipp": _floats(ds.get("ImagePositionPatient"), 3),
-        "iop": _floats(ds.get("ImageOrientationPatient"), 6),
-        "pixel_spacing": _floats(
+        "ipp": floats_or_none(ds.get("ImagePositionPatient"), 3),
+        "iop": floats_or_none(ds.get("ImageOrientationPatient"), 6),
+        "pixel_spacing": floats_or_none(
             ds.get("PixelSpacing", ds.get("ImagerPixelSpacing")), 2
         ),  # type: ignore[dict-item]
-        "slice_thickness": _float(ds.get("SliceThickness")),
-        "spacing_between_slices": _float(ds.get("SpacingBetweenSlices")),
-        "slope": _float(ds.get("RescaleSlope")) or 1.0,
-        "intercept": _float(ds.get("RescaleIntercept")) or 0.0,
+        "slice_thickness": float_or_none(ds.get("SliceThickness")),
+        "spacing_between_slices": float_or_none(ds.get("SpacingBetweenSlices")),
+        "slope": float_or_none(ds.get("RescaleSlope")) or 1.0,
+        "intercept": float_or_none(ds.get("RescaleIntercept")) or 0.0,
         "tags": tags,
         "attrs": attrs,
         "private": private,

@@ -22,6 +22,7 @@ from spatial_xr.errors import (
     GeometryError,
     MixedGeometryError,
     SliceSpacingError,
+    UnsupportedOptionError,
 )
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.slices import (
@@ -242,7 +243,7 @@ def arrange(
     MixedGeometryError, SliceSpacingError, GantryTiltError, DuplicateSliceError, FormatError
     """
     if irregular not in ("raise", "resample"):
-        raise ValueError(f"irregular must be 'raise' or 'resample', got {irregular!r}")
+        raise UnsupportedOptionError(f"irregular must be 'raise' or 'resample', got {irregular!r}")
     frames = list(frames)
     if not frames:
         raise FormatError("no image slices to arrange")

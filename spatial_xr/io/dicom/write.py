@@ -27,7 +27,7 @@ from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from spatial_xr.coords import grid_of, spatial_dims
-from spatial_xr.errors import DimensionError, FormatError, OverwriteError
+from spatial_xr.errors import DimensionError, FormatError, OverwriteError, ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 
@@ -116,6 +116,10 @@ def write_dicom_series(
         )
     if np.dtype(da.dtype).kind not in "biuf":
         raise FormatError(f"cannot store dtype {da.dtype} in DICOM; cast to a number type")
+    if not isinstance(modality, str) or not modality.strip():
+        raise ParameterError(
+            f"modality must be a DICOM modality code such as 'CT', got {modality!r}"
+        )
     grid = grid_of(da)
     if "z" not in sdims:  # a 2-D image: one slice in the plane z = 0
         d3 = np.eye(3)

@@ -44,9 +44,9 @@ from spatial_xr.errors import (
     DimensionError,
     FormatError,
     GeometryError,
-    ParameterError,
     PathNotFoundError,
     SpatialXRWarning,
+    UnsupportedOptionError,
 )
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
@@ -389,7 +389,9 @@ def choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
             raise GeometryError(f"{path!r} has no qform (qform_code 0); use affine='best'")
         return np.asarray(qform)
     if affine != "best":
-        raise ParameterError(f"affine must be 'best', 'sform' or 'qform', got {affine!r}")
+        raise UnsupportedOptionError(
+            f"affine must be 'best', 'sform' or 'qform', got {affine!r}"
+        )
     if scode and qcode:
         try:
             decompose_affine(sform)

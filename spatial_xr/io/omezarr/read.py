@@ -21,6 +21,7 @@ from spatial_xr.coords import assign_grid
 from spatial_xr.errors import (
     DimensionError,
     FormatError,
+    ParameterError,
     PathNotFoundError,
     RemoteAccessError,
 )
@@ -98,6 +99,11 @@ def _level_dataarray(
     except KeyError as exc:
         raise FormatError(
             f"dataset {path!r} listed in the multiscales metadata is missing from the store"
+        ) from exc
+    except (ValueError, TypeError) as exc:  # zarr.json/.zarray not JSON, or invalid fields
+        raise FormatError(
+            f"array {path!r} has unreadable Zarr metadata ({type(exc).__name__}: {exc}); "
+            "the store is corrupt"
         ) from exc
     if not isinstance(arr, zarr.Array):
         raise FormatError(f"dataset {path!r} is a group, not an array")
@@ -192,7 +198,7 @@ def select_level(
 def _resolve_level(meta: MultiscaleMeta, level: int | None, spacing: Any) -> int:
     n = len(meta.levels)
     if level is not None and spacing is not None:
-        raise TypeError("give level= or spacing=, not both")
+        raise ParameterError("give level= or spacing=, not both")
     if spacing is not None:
         return select_level([_spacing_mm(meta, k) for k in range(n)], spacing)
     k = 0 if level is None else int(level)

@@ -14,9 +14,9 @@ from typing import Any
 import zarr
 import zarr.storage
 
-from spatial_xr.errors import PathNotFoundError, require
+from spatial_xr.errors import ParameterError, PathNotFoundError, require
 
-__all__ = ["StoreTarget", "describe", "is_local", "open_store", "resolve_local_path"]
+__all__ = ["StoreTarget", "describe", "open_store", "resolve_local_path"]
 
 StoreTarget = Any  # str | os.PathLike | fsspec.FSMap | zarr.abc.store.Store
 
@@ -31,11 +31,6 @@ def resolve_local_path(target: StoreTarget) -> str | None:
         if "://" not in target:
             return target
     return None
-
-
-def is_local(target: StoreTarget) -> bool:
-    """Whether ``target`` names a local path (not a URL, mapper or store object)."""
-    return resolve_local_path(target) is not None
 
 
 def describe(target: StoreTarget) -> str:
@@ -76,7 +71,7 @@ def open_store(
     local = resolve_local_path(target)
     if local is not None:
         if storage_options:
-            raise TypeError("storage_options= applies to URLs, not to the local path "
+            raise ParameterError("storage_options= applies to URLs, not to the local path "
                             f"{local!r}; drop it")
         if read_only and not os.path.exists(local):
             raise PathNotFoundError(f"no such OME-Zarr store: {local!r}")
@@ -86,14 +81,14 @@ def open_store(
 
     if isinstance(target, fsspec.FSMap):
         if storage_options:
-            raise TypeError("storage_options= cannot apply to an fsspec mapper, which is "
+            raise ParameterError("storage_options= cannot apply to an fsspec mapper, which is "
                             "already configured; build the mapper with them instead")
         return zarr.storage.FsspecStore.from_mapper(target, read_only=read_only)
     if isinstance(target, str):
         return zarr.storage.FsspecStore.from_url(
             target.rstrip("/"), storage_options=storage_options, read_only=read_only
         )
-    raise TypeError(
+    raise ParameterError(
         f"cannot open {target!r} as a Zarr store; pass a path, a URL, an fsspec mapper or a "
         "zarr store"
     )

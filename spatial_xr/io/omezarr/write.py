@@ -347,6 +347,9 @@ def to_ome_zarr(
         ``levels``, ``factors``, ``method``, ``label`` as in
         :func:`spatial_xr.ops.pyramid.pyramid`); ``False``: one level; a DataTree: write
         its levels as they are.
+    levels, factors, method, label
+        With ``pyramid=True``: how the pyramid is built, as in
+        :func:`spatial_xr.ops.pyramid.pyramid`.
     version : {"0.5", "0.4"}
         OME-NGFF version: 0.5 writes Zarr v3, 0.4 writes Zarr v2.
     chunks : int or mapping dim → int, optional

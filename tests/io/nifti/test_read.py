@@ -16,7 +16,13 @@ import SimpleITK as sitk
 
 import spatial_xr
 import spatial_xr.io.nifti.read as nifti_mod
-from spatial_xr.errors import FormatError, GeometryError, OverwriteError, SpatialXRWarning
+from spatial_xr.errors import (
+    FormatError,
+    GeometryError,
+    OverwriteError,
+    SpatialXRWarning,
+    UnsupportedOptionError,
+)
 from spatial_xr.geometry import code_to_direction, lps_ras_flip
 from spatial_xr.testing import random_direction
 
@@ -129,7 +135,7 @@ def test_qform_sform_conflict_warns_and_follows_nibabel(tmp_path: Path) -> None:
     dq = spatial_xr.open_image(path, affine="qform")
     np.testing.assert_allclose(dq.spatial.grid.index_to_world(ijk),
                                nib.affines.apply_affine(lps_ras_flip(q), ijk), atol=1e-4)
-    with pytest.raises(ValueError, match="affine must be"):
+    with pytest.raises(UnsupportedOptionError, match="affine must be"):
         spatial_xr.open_image(path, affine="other")
 
 

@@ -14,7 +14,13 @@ from ngff_zarr.ngff_image_to_itk_image import ngff_image_to_itk_image
 from ngff_zarr.rfc4 import LPS, RAS
 
 import spatial_xr as sx
-from spatial_xr.errors import DimensionError, FormatError, PathNotFoundError, UnitError
+from spatial_xr.errors import (
+    DimensionError,
+    FormatError,
+    ParameterError,
+    PathNotFoundError,
+    UnitError,
+)
 from spatial_xr.io.omezarr import is_omezarr_path, open_omezarr
 
 from .conftest import make_image
@@ -185,7 +191,7 @@ def test_level_and_spacing_selection(tmp_path):
     assert list(table.index[:2]) == ["scale0", "scale1"]
     with pytest.raises(DimensionError, match="out of range"):
         sx.open_image(path, level=99)
-    with pytest.raises(TypeError, match="not both"):
+    with pytest.raises(ParameterError, match="not both"):
         sx.open_image(path, level=0, spacing=1.0)
     with pytest.raises(DimensionError, match="no 'c' axis"):
         sx.open_image(path, channel=0)
