@@ -175,6 +175,15 @@ class SpatialAccessor:
 
         write_nifti(self._da, path, overwrite=overwrite, **kwargs)
 
+    def to_nrrd(
+        self, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: Any
+    ) -> None:
+        """Write ``.nrrd`` or ``.nhdr`` (raw or gzip, attached or detached); see
+        :func:`spatial_xr.io.nrrd.write_nrrd`."""
+        from spatial_xr.io.nrrd import write_nrrd
+
+        write_nrrd(self._da, path, overwrite=overwrite, **kwargs)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     def crop(self, lower: Any = None, upper: Any = None, **kwargs: Any) -> xr.DataArray:
         """Crop to a world box (LPS mm, x, y, z) or index ranges (``index=``).
