@@ -135,6 +135,28 @@ def _ct_nii_gz(root: Path, prof: Profile) -> Path:
     return path
 
 
+def _write_nrrd_sitk(path: Path, vol_zyx: np.ndarray, compress: bool) -> None:
+    """The CT written as NRRD by SimpleITK (as ITK-based tools and 3D Slicer write it)."""
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(vol_zyx)
+    img.SetSpacing(SPACING_ZYX[::-1])
+    img.SetOrigin(_origin_xyz(vol_zyx.shape).tolist())
+    sitk.WriteImage(img, str(path), useCompression=compress)
+
+
+def _ct_nrrd(root: Path, prof: Profile) -> Path:
+    path = root / "ct.nrrd"
+    _write_nrrd_sitk(path, ct_volume(prof.ct_shape), compress=False)
+    return path
+
+
+def _ct_nrrd_gz(root: Path, prof: Profile) -> Path:
+    path = root / "ct_gz.nrrd"
+    _write_nrrd_sitk(path, ct_volume(prof.ct_shape), compress=True)
+    return path
+
+
 def _ct_dicom(root: Path, prof: Profile) -> Path:
     """An uncompressed CT series, one file per slice, written with pydicom: stored values
     are HU + 1024 (int16), RescaleIntercept −1024, as scanners commonly write."""
@@ -228,12 +250,15 @@ def _batch(root: Path, prof: Profile) -> Path:
 BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_nii": _ct_nii,
     "ct_nii_gz": _ct_nii_gz,
+    "ct_nrrd": _ct_nrrd,
+    "ct_nrrd_gz": _ct_nrrd_gz,
     "ct_dicom": _ct_dicom,
     "big_zarr": _big_zarr,
     "big_omezarr": _big_omezarr,
     "batch": _batch,
 }
-_NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
+_NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_nrrd": "ct.nrrd",
+          "ct_nrrd_gz": "ct_gz.nrrd", "ct_dicom": "ct_dicom",
           "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch"}
 
 

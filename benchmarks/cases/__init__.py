@@ -6,7 +6,7 @@ import importlib
 
 from benchmarks.harness import Case
 
-MODULES = ("reference", "nifti", "dicom", "resample", "pyramid", "patch", "outofcore",
+MODULES = ("reference", "nifti", "nrrd", "dicom", "resample", "pyramid", "patch", "outofcore",
            "scaling")
 
 
