@@ -62,7 +62,7 @@ the expansion of one 900 kB block at about 45.9 million to 1)."""
 
 _INPUT_BLOCK = 1 << 20
 """Bytes of compressed input read at a time."""
-_OUTPUT_BLOCK = 16 << 20
+_OUTPUT_BLOCK = 2 << 20
 """Most decoded bytes produced by one decompressor call (bounds the discard buffer)."""
 _LINE_LIMIT = 1 << 16
 """Longest line skipped by ``line_skip`` before the stream is called corrupt."""

@@ -19,7 +19,6 @@ See :mod:`spatial_xr.io.nrrd.layout` for the axes and the geometry.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -235,5 +234,4 @@ def _attrs(hdr: NrrdHeader, layout: NrrdLayout) -> dict[str, Any]:
         attrs["nrrd_fields"] = dict(hdr.key_values)
     if "content" in hdr.fields:
         attrs["nrrd_content"] = hdr.fields["content"]
-    json.dumps(attrs)  # attrs stay JSON-serialisable (DESIGN §2.5)
     return attrs
