@@ -173,25 +173,36 @@ def test_pynrrd_detached(tmp_path: Path, anatomical: np.ndarray) -> None:
     assert_matches_sitk(da, path)
 
 
-def test_pynrrd_time_space(tmp_path: Path, functional: np.ndarray) -> None:
-    """right-anterior-superior-time: x, y negated, time the 4th world axis (ITK reads these
-    spaces without converting them, so pynrrd's header is the oracle)."""
+TIME_SPACES = {"right-anterior-superior-time": (-1.0, -1.0, 1.0),
+               "left-anterior-superior-time": (1.0, -1.0, 1.0),
+               "left-posterior-superior-time": (1.0, 1.0, 1.0),
+               "scanner-xyz-time": (1.0, 1.0, 1.0), "3D-right-handed-time": (1.0, 1.0, 1.0),
+               "3D-left-handed-time": (1.0, 1.0, 1.0)}
+
+
+@pytest.mark.parametrize("space", list(TIME_SPACES))
+def test_pynrrd_time_spaces(tmp_path: Path, functional: np.ndarray, space: str) -> None:
+    """The ``-time`` spaces: the spatial part converted like its 3-D space, time the 4th
+    world axis (ITK reads these without converting them, so pynrrd's header is the
+    oracle)."""
     dirs = np.zeros((4, 4))
     dirs[:3, :3] = (OBLIQUE * np.array(SPACING)).T
     dirs[3, 3] = 2.5
-    header = {"space": "right-anterior-superior-time", "space directions": dirs,
+    header = {"space": space, "space directions": dirs,
               "space origin": np.array([*ORIGIN, 100.0]), "kinds": ["domain"] * 3 + ["time"],
               "space units": ["mm", "mm", "mm", "s"]}
-    path = tmp_path / "rast.nrrd"
+    path = tmp_path / "st.nrrd"
     nrrd.write(str(path), functional, header, index_order="C")
+    _, ref = nrrd.read(str(path))
     da = open_nrrd(path)
-    assert da.dims == ("t", "z", "y", "x")
+    assert da.dims == ("t", "z", "y", "x") and da.attrs["nrrd_space"] == space
     np.testing.assert_allclose(da.coords["t"], 100.0 + 2.5 * np.arange(len(functional)))
     assert da.coords["t"].attrs["units"] == "second"
-    ras = np.eye(4)
-    ras[:3, :3] = dirs[:3, :3].T
-    ras[:3, 3] = ORIGIN
-    np.testing.assert_allclose(da.spatial.grid.affine, lps_ras_flip(ras), atol=1e-9)
+    flips = np.array(TIME_SPACES[space])
+    ijk = np.array([[0, 0, 0], [16, 20, 2], [3, 7, 1]])
+    vecs = np.asarray(ref["space directions"])[:3, :3]
+    expected = (np.asarray(ref["space origin"])[:3] + ijk @ vecs) * flips
+    np.testing.assert_allclose(da.spatial.grid.index_to_world(ijk), expected, atol=1e-9)
     np.testing.assert_array_equal(da.values, functional)
 
 
