@@ -179,7 +179,7 @@ def _read_lines(path: str) -> tuple[list[str], int | None, int]:
     pos = 0  # file offset of buf[0]
     list_mode = False
     try:
-        f = open(path, "rb")  # noqa: SIM115
+        f = open(path, "rb", buffering=0)  # noqa: SIM115
     except FileNotFoundError as exc:
         raise PathNotFoundError(f"no such NRRD file: {path!r}") from exc
     with f:
@@ -194,6 +194,11 @@ def _read_lines(path: str) -> tuple[list[str], int | None, int]:
                         "or its header lacks the blank line that ends it"
                     )
                 block = f.read(READ_BLOCK)
+                if first and len(buf + block) >= 7 and not (buf + block).startswith(b"NRRD000"):
+                    raise FormatError(
+                        f"{path!r} is not a NRRD file: it starts with {(buf + block)[:16]!r}, "
+                        "not 'NRRD000X'"
+                    )
                 if not block:
                     if buf.strip():
                         lines.append(_decode(buf, path, len(lines)))
