@@ -60,9 +60,9 @@ MAX_BZIP2_RATIO = 46_000_000
 """Largest possible ratio of decoded to stored size for bzip2 (its run-length stages bound
 the expansion of one 900 kB block at about 45.9 million to 1)."""
 
-_INPUT_BLOCK = 1 << 20
+_INPUT_BLOCK = 256 << 10
 """Bytes of compressed input read at a time."""
-_OUTPUT_BLOCK = 2 << 20
+_OUTPUT_BLOCK = 1 << 20
 """Most decoded bytes produced by one decompressor call (bounds the discard buffer)."""
 _LINE_LIMIT = 1 << 16
 """Longest line skipped by ``line_skip`` before the stream is called corrupt."""
