@@ -162,6 +162,28 @@ def _ct_vtk(root: Path, prof: Profile) -> Path:
     return path
 
 
+def _write_nrrd_sitk(path: Path, vol_zyx: np.ndarray, compress: bool) -> None:
+    """The CT written as NRRD by SimpleITK (as ITK-based tools and 3D Slicer write it)."""
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(vol_zyx)
+    img.SetSpacing(SPACING_ZYX[::-1])
+    img.SetOrigin(_origin_xyz(vol_zyx.shape).tolist())
+    sitk.WriteImage(img, str(path), useCompression=compress)
+
+
+def _ct_nrrd(root: Path, prof: Profile) -> Path:
+    path = root / "ct.nrrd"
+    _write_nrrd_sitk(path, ct_volume(prof.ct_shape), compress=False)
+    return path
+
+
+def _ct_nrrd_gz(root: Path, prof: Profile) -> Path:
+    path = root / "ct_gz.nrrd"
+    _write_nrrd_sitk(path, ct_volume(prof.ct_shape), compress=True)
+    return path
+
+
 def _ct_dicom(root: Path, prof: Profile) -> Path:
     """An uncompressed CT series, one file per slice, written with pydicom: stored values
     are HU + 1024 (int16), RescaleIntercept −1024, as scanners commonly write."""
@@ -278,6 +300,8 @@ def _batch(root: Path, prof: Profile) -> Path:
 BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_nii": _ct_nii,
     "ct_nii_gz": _ct_nii_gz,
+    "ct_nrrd": _ct_nrrd,
+    "ct_nrrd_gz": _ct_nrrd_gz,
     "ct_dicom": _ct_dicom,
     "ct_mgh": _ct_mgh,
     "ct_mgz": _ct_mgz,
@@ -289,7 +313,8 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_mha_zlib": _ct_mha_zlib,
     "ct_mhd": _ct_mhd,
 }
-_NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_dicom": "ct_dicom",
+_NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_nrrd": "ct.nrrd",
+          "ct_nrrd_gz": "ct_gz.nrrd", "ct_dicom": "ct_dicom",
           "ct_mgh": "ct.mgh", "ct_mgz": "ct.mgz", "ct_vtk": "ct.vtk",
           "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch",
           "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd"}

@@ -230,6 +230,14 @@ class SpatialAccessor:
 
         return write_mgh(self._da, *args, **kwargs)
 
+    @forwards_to("spatial_xr.io.nrrd:write_nrrd")
+    def to_nrrd(self, *args: Any, **kwargs: Any) -> Any:
+        """Write ``.nrrd`` or ``.nhdr`` (raw or gzip, attached or detached); see
+        :func:`spatial_xr.io.nrrd.write_nrrd`."""
+        from spatial_xr.io.nrrd import write_nrrd
+
+        return write_nrrd(self._da, *args, **kwargs)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     @forwards_to("spatial_xr.ops.crop:crop")
     def crop(self, *args: Any, **kwargs: Any) -> xr.DataArray:

@@ -6,8 +6,8 @@ import importlib
 
 from benchmarks.harness import Case
 
-MODULES = ("reference", "nifti", "metaimage", "mgh", "dicom", "resample", "pyramid", "patch",
-           "outofcore", "scaling")
+MODULES = ("reference", "nifti", "nrrd", "metaimage", "mgh", "dicom", "resample", "pyramid",
+           "patch", "outofcore", "scaling")
 
 
 def all_cases() -> list[Case]:

@@ -513,3 +513,14 @@ register_format(Format(
           "slabs are read); elsewhere the default chunk is the whole image, decoded once. "
           "Needs SimpleITK (extra 'itk')",
 ))
+register_format(Format(
+    name="nrrd",
+    description="NRRD (.nrrd attached, .nhdr detached with one or several data files)",
+    reader="spatial_xr.io.nrrd:open_nrrd",
+    writer="spatial_xr.io.nrrd:write_nrrd",
+    extensions=(".nrrd", ".nhdr"),
+    magic=((0, b"NRRD000"),),
+    notes="raw data read only the bytes of the planes a chunk needs; gzip and bzip2 "
+          "inflate one stream per chunk request from the start of the data up to the last "
+          "needed plane; ascii and hex data are parsed whole (one chunk)",
+))
