@@ -463,3 +463,15 @@ register_format(Format(
     notes="reads only the files (or frames) a computation touches; compressed transfer "
           "syntaxes decode per frame",
 ))
+register_format(Format(
+    name="imaris",
+    description="Imaris 5.5 .ims (HDF5): every resolution level, channel and time point",
+    reader="spatial_xr.io.imaris.read:open_imaris",
+    multiscale_reader="spatial_xr.io.imaris.read:open_imaris_multiscale",
+    writer="spatial_xr.io.imaris.write:write_imaris",
+    extensions=(".ims",),
+    magic=((0, b"\x89HDF\r\n\x1a\n"),),
+    sniff="spatial_xr.io.imaris.detect:sniff_imaris",
+    notes="needs h5py (pip install 'spatial-xr[imaris]'); reads only the HDF5 chunks a "
+          "computation touches; resolution levels open as a DataTree",
+))
