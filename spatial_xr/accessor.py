@@ -286,3 +286,15 @@ class SpatialAccessor:
 
     def _repr_html_(self) -> str:
         return geometry_html(self._da)
+
+    def to_imaris(self, path: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Write an Imaris 5.5 ``.ims`` file; see :func:`spatial_xr.io.imaris.write_imaris`."""
+        from spatial_xr.io.imaris.write import write_imaris
+
+        write_imaris(self._da, path, **kwargs)
+
+    def to_ozx(self, path: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Write a zipped OME-Zarr (``.ozx``, RFC-9); see :func:`spatial_xr.io.ozx.to_ozx`."""
+        from spatial_xr.io.ozx.write import to_ozx
+
+        to_ozx(self._da, path, **kwargs)
