@@ -163,8 +163,9 @@ def entry_bytes(read_range: ReadRange, entry: ZipEntry, source: str,
     """The bytes ``start:end`` of an entry's content (the whole entry by default).
 
     Stored (uncompressed) entries are read as exactly the requested range, once the data
-    offset is known (``offsets`` caches it per entry; a whole-entry read learns it from
-    the same request, reading the local header with the data). Deflated entries are read
+    offset is known (``offsets`` caches it per entry): a whole-entry read learns it from
+    the same request, reading the local header with the data; a partial read (a shard's
+    index or one inner chunk) first reads the local header alone. Deflated entries are read
     whole and inflated. The CRC-32 of whole entries is checked.
 
     Raises
@@ -187,7 +188,12 @@ def entry_bytes(read_range: ReadRange, entry: ZipEntry, source: str,
     offsets = {} if offsets is None else offsets
     whole = start == 0 and end == entry.size
     data_at = offsets.get(entry.name)
-    if entry.method == zipfile.ZIP_STORED and not whole and data_at is not None:
+    if entry.method == zipfile.ZIP_STORED and not whole:
+        if data_at is None:  # a part of an entry (e.g. a shard's index): header first
+            guess = 30 + entry.local_name_bytes + entry.central_extra_bytes + _HEADER_SLACK
+            header = read_range(entry.header_offset, entry.header_offset + guess)
+            offsets[entry.name] = data_at = (entry.header_offset
+                                             + _payload_start(header, entry, source))
         out = read_range(data_at + start, data_at + end)
     else:
         if data_at is None:  # header and data in one request
