@@ -16,6 +16,7 @@ process, keyed by source and file size).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -137,7 +138,9 @@ class OzxStore(Store):
             return b""
         if not self.remote:
             if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                with self._open_lock if self._index is not None else contextlib.nullcontext():
+                    if self._fd is None:
+                        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
             parts = []
             while start < end:
                 chunk = os.pread(self._fd, end - start, start)
