@@ -124,7 +124,11 @@ class ImarisArray:
                 with h5py.File(self.path, "r") as f:
                     for i, t in enumerate(rt):
                         for j, c in enumerate(rc):
-                            out[i, j] = f[self.data_paths[t][c]][sel][flip]
+                            data = f[self.data_paths[t][c]]
+                            if any(r.step < 0 for r in space):
+                                out[i, j] = data[sel][flip]
+                            else:  # straight into the result: no second buffer
+                                data.read_direct(out[i, j], source_sel=sel)
             except FileNotFoundError as exc:
                 raise PathNotFoundError(
                     f"{self.path!r} no longer exists (it was opened lazily and removed or "
