@@ -238,6 +238,20 @@ class SpatialAccessor:
 
         return write_nrrd(self._da, *args, **kwargs)
 
+    @forwards_to("spatial_xr.io.imaris.write:write_imaris")
+    def to_imaris(self, *args: Any, **kwargs: Any) -> Any:
+        """Write an Imaris 5.5 ``.ims`` file; see :func:`spatial_xr.io.imaris.write_imaris`."""
+        from spatial_xr.io.imaris.write import write_imaris
+
+        return write_imaris(self._da, *args, **kwargs)
+
+    @forwards_to("spatial_xr.io.ozx.write:to_ozx")
+    def to_ozx(self, *args: Any, **kwargs: Any) -> Any:
+        """Write a zipped OME-Zarr (``.ozx``, RFC-9); see :func:`spatial_xr.io.ozx.to_ozx`."""
+        from spatial_xr.io.ozx.write import to_ozx
+
+        return to_ozx(self._da, *args, **kwargs)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     @forwards_to("spatial_xr.ops.crop:crop")
     def crop(self, *args: Any, **kwargs: Any) -> xr.DataArray:

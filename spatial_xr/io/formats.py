@@ -524,3 +524,28 @@ register_format(Format(
           "inflate one stream per chunk request from the start of the data up to the last "
           "needed plane; ascii and hex data are parsed whole (one chunk)",
 ))
+register_format(Format(
+    name="imaris",
+    description="Imaris 5.5 .ims (HDF5): every resolution level, channel and time point",
+    reader="spatial_xr.io.imaris.read:open_imaris",
+    multiscale_reader="spatial_xr.io.imaris.read:open_imaris_multiscale",
+    writer="spatial_xr.io.imaris.write:write_imaris",
+    extensions=(".ims",),
+    magic=((0, b"\x89HDF\r\n\x1a\n"),),
+    sniff="spatial_xr.io.imaris.detect:sniff_imaris",
+    notes="needs h5py (pip install 'spatial-xr[imaris]'); reads only the HDF5 chunks a "
+          "computation touches; resolution levels open as a DataTree",
+))
+register_format(Format(
+    name="ozx",
+    description="Zipped OME-Zarr (.ozx, RFC-9: OME-Zarr 0.5 in one ZIP file), local or remote",
+    reader="spatial_xr.io.ozx.read:open_ozx",
+    multiscale_reader="spatial_xr.io.ozx.read:open_ozx_multiscale",
+    writer="spatial_xr.io.ozx.write:to_ozx",
+    extensions=(".ozx",),
+    magic=((0, b"PK\x03\x04"),),
+    sniff="spatial_xr.io.ozx.detect:sniff_ozx",
+    remote=True,
+    notes="reads the central directory once, then only the entries (byte ranges of "
+          "shards) a computation touches, locally or with HTTP/S3 range requests",
+))

@@ -1,6 +1,7 @@
 """Turn a path, URL, fsspec mapper or Zarr store into a Zarr store, for reading or writing.
 
-Local paths become :class:`zarr.storage.LocalStore`; URLs (``s3://``, ``gs://``,
+Local paths become :class:`zarr.storage.LocalStore`; ``*.ozx`` files and URLs (zipped
+OME-Zarr, RFC-9) a read-only :class:`spatial_xr.io.ozx.store.OzxStore`; other URLs (``s3://``, ``gs://``,
 ``http(s)://``, ``memory://``, …) and fsspec mappers become
 :class:`zarr.storage.FsspecStore` with ``storage_options`` handed to fsspec. Stores are
 picklable, so dask graphs built on them run on distributed workers.
@@ -14,7 +15,7 @@ from typing import Any
 import zarr
 import zarr.storage
 
-from spatial_xr.errors import ParameterError, PathNotFoundError, require
+from spatial_xr.errors import ParameterError, PathNotFoundError, UnsupportedOptionError, require
 
 __all__ = ["StoreTarget", "describe", "open_store", "resolve_local_path"]
 
@@ -68,6 +69,15 @@ def open_store(
     read_only = mode == "r"
     if isinstance(target, zarr.abc.store.Store):
         return target
+    if isinstance(target, str | os.PathLike) and \
+            os.fspath(target).rstrip("/").lower().endswith(".ozx"):  # zipped OME-Zarr, RFC-9
+        from spatial_xr.io.ozx.store import OzxStore
+
+        if not read_only:
+            raise UnsupportedOptionError(
+                f"{os.fspath(target)!r} names a zipped OME-Zarr (.ozx), which is written whole: "
+                "use da.spatial.to_ozx(path) or spatial_xr.write_image(da, path)")
+        return OzxStore(target, storage_options)
     local = resolve_local_path(target)
     if local is not None:
         if storage_options:

@@ -340,7 +340,8 @@ def to_ome_zarr(
     obj : xarray.DataArray or xarray.DataTree
         An image obeying the geometry contract, or a pyramid DataTree (``scale0``, …).
     path : str, path-like, fsspec mapper or zarr store
-        Destination: a local ``.ome.zarr`` folder (written atomically) or a URL
+        Destination: a local ``.ome.zarr`` folder (written atomically), a local ``.ozx``
+        file (zipped OME-Zarr, see :func:`spatial_xr.io.ozx.to_ozx`) or a URL
         (``s3://…``), mapper or store.
     pyramid : bool or xarray.DataTree
         ``True``: build a pyramid while writing (each level from the stored previous one;
@@ -405,6 +406,13 @@ def to_ome_zarr(
 
         ctx = ProgressBar()
     local = resolve_local_path(path)
+    if local is not None and local.rstrip("/").lower().endswith(".ozx"):  # RFC-9 zip
+        from spatial_xr.io.ozx.write import to_ozx
+
+        return to_ozx(obj, local, pyramid=pyramid, version=version, chunks=chunks,
+                      shards=shards, compressor=compressor, overwrite=overwrite, levels=levels,
+                      factors=factors, method=method, label=label, name=name,
+                      progress=progress)
     with ctx:
         if local is not None:
             with atomic_output(local, overwrite=overwrite) as tmp:
