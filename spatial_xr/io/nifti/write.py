@@ -17,7 +17,7 @@ from spatial_xr.io.atomic import atomic_output
 from spatial_xr.io.nifti.read import COLOR_DTYPES, SPACE_UNITS, TIME_UNITS, is_nifti_path
 from spatial_xr.io.streaming import file_order_slabs, gzip_writer
 
-__all__ = ["write_nifti"]
+__all__ = ["nifti_header", "write_nifti"]
 
 
 def _nifti_layout(da: xr.DataArray, color: bool = False) -> xr.DataArray:
@@ -59,6 +59,82 @@ def _color_kind(da: xr.DataArray, color: bool | None) -> str | None:
             f"{da.dtype}. Cast to uint8 and select 3 or 4 channels, or pass color=False"
         )
     return kind
+
+
+def nifti_header(
+    da: xr.DataArray,
+    *,
+    version: Literal[1, 2] = 1,
+    color: bool | None = None,
+    grid: Grid | None = None,
+) -> nib.Nifti1Header | nib.Nifti2Header:
+    """The NIfTI header :func:`write_nifti` writes for ``da`` (``vox_offset`` left 0).
+
+    Shape ``(x, y, z[, t[, c]])``, datatype, qform = sform (code 1, scanner) from the
+    image's grid in RAS, ``xyzt_units`` from the coords' units, ``pixdim[4]`` from a regular
+    ``t`` coord, ``scl_slope``/``scl_inter`` from ``attrs["scale_slope"]`` and
+    ``attrs["scale_intercept"]`` (raw stored values).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Image with dims among ``t, c, z, y, x`` (a 2-D image gets one z slice).
+    version : {1, 2}
+        NIfTI-1 or NIfTI-2 header.
+    color : bool, optional
+        As for :func:`write_nifti`.
+    grid : Grid, optional
+        The geometry to store (default the grid of ``da``'s coordinates); its shape must
+        be ``da``'s.
+
+    Returns
+    -------
+    nibabel.Nifti1Header or nibabel.Nifti2Header
+
+    Raises
+    ------
+    FormatError
+        NIfTI has no datatype for ``da``'s dtype.
+    DimensionError
+        Dims other than ``t, c, z, y, x``.
+    """
+    grid = grid_of(da) if grid is None else grid
+    if grid.ndim == 2:
+        grid = Grid(
+            grid.shape_xyz + (1,),
+            np.append(grid.spacing_xyz, 1.0),
+            np.append(grid.origin_xyz, 0.0),
+            np.block([[grid.direction_xyz, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]]),
+        )
+    kind = _color_kind(da, color)
+    data = _nifti_layout(da, color=kind is not None)
+    dtype = np.dtype(data.dtype)
+    if dtype == np.bool_:
+        dtype = np.dtype(np.uint8)
+    hdr_cls = nib.Nifti1Header if version == 1 else nib.Nifti2Header
+    hdr = hdr_cls()
+    shape_f = tuple(int(v) for v in data.shape[::-1])
+    if kind is not None:  # the samples are the voxel's dtype, not a data dim
+        shape_f = shape_f[1:]
+    hdr.set_data_shape(shape_f if shape_f[3:] else shape_f[:3])
+    try:
+        hdr.set_data_dtype(COLOR_DTYPES[kind] if kind is not None else dtype)
+    except Exception as exc:
+        raise FormatError(f"NIfTI cannot store dtype {dtype}; cast the image first") from exc
+    ras = grid.affine_ras
+    hdr.set_qform(ras, code=1)
+    hdr.set_sform(ras, code=1)
+    units = da.coords["x"].attrs.get("units", "millimeter") if "x" in da.coords else "millimeter"
+    t_units = "sec"
+    if "t" in da.coords and da.sizes["t"] > 1:
+        dt = float(da.coords["t"][1] - da.coords["t"][0])
+        hdr["pixdim"][4] = dt
+        t_units = {v: k for k, v in TIME_UNITS.items()}.get(
+            da.coords["t"].attrs.get("units", "second"), "sec")
+    hdr.set_xyzt_units({v: k for k, v in SPACE_UNITS.items()}.get(units, "unknown"), t_units)
+    if "scale_slope" in da.attrs:
+        hdr.set_slope_inter(da.attrs["scale_slope"], da.attrs.get("scale_intercept", 0.0))
+    return hdr
 
 
 def write_nifti(
@@ -103,42 +179,12 @@ def write_nifti(
     path = Path(path)
     if not is_nifti_path(path):
         raise FormatError(f"NIfTI file names end in .nii or .nii.gz; got {str(path)!r}")
-    grid = grid_of(da)
-    if grid.ndim == 2:
-        grid = Grid(
-            grid.shape_xyz + (1,),
-            np.append(grid.spacing_xyz, 1.0),
-            np.append(grid.origin_xyz, 0.0),
-            np.block([[grid.direction_xyz, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]]),
-        )
+    hdr = nifti_header(da, version=version, color=color)
     kind = _color_kind(da, color)
     data = _nifti_layout(da, color=kind is not None)
     dtype = np.dtype(data.dtype)
     if dtype == np.bool_:
         dtype = np.dtype(np.uint8)
-    hdr_cls = nib.Nifti1Header if version == 1 else nib.Nifti2Header
-    hdr = hdr_cls()
-    shape_f = tuple(int(v) for v in data.shape[::-1])
-    if kind is not None:  # the samples are the voxel's dtype, not a data dim
-        shape_f = shape_f[1:]
-    hdr.set_data_shape(shape_f if shape_f[3:] else shape_f[:3])
-    try:
-        hdr.set_data_dtype(COLOR_DTYPES[kind] if kind is not None else dtype)
-    except Exception as exc:
-        raise FormatError(f"NIfTI cannot store dtype {dtype}; cast the image first") from exc
-    ras = grid.affine_ras
-    hdr.set_qform(ras, code=1)
-    hdr.set_sform(ras, code=1)
-    units = da.coords["x"].attrs.get("units", "millimeter") if "x" in da.coords else "millimeter"
-    t_units = "sec"
-    if "t" in da.coords and da.sizes["t"] > 1:
-        dt = float(da.coords["t"][1] - da.coords["t"][0])
-        hdr["pixdim"][4] = dt
-        t_units = {v: k for k, v in TIME_UNITS.items()}.get(
-            da.coords["t"].attrs.get("units", "second"), "sec")
-    hdr.set_xyzt_units({v: k for k, v in SPACE_UNITS.items()}.get(units, "unknown"), t_units)
-    if "scale_slope" in da.attrs:
-        hdr.set_slope_inter(da.attrs["scale_slope"], da.attrs.get("scale_intercept", 0.0))
     offset = len(hdr.binaryblock) + 4
     hdr["vox_offset"] = offset
     head = hdr.binaryblock + b"\x00" * 4
