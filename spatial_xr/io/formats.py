@@ -549,3 +549,19 @@ register_format(Format(
     notes="reads the central directory once, then only the entries (byte ranges of "
           "shards) a computation touches, locally or with HTTP/S3 range requests",
 ))
+register_format(Format(
+    name="niftizarr",
+    description="NIfTI-Zarr (OME-Zarr with the NIfTI header of its finest level), local or "
+                "remote",
+    reader="spatial_xr.io.niftizarr.read:open_niftizarr",
+    multiscale_reader="spatial_xr.io.niftizarr.read:open_niftizarr_multiscale",
+    writer="spatial_xr.io.niftizarr.write:write_niftizarr",
+    extensions=(".nii.zarr",),
+    sniff="spatial_xr.io.niftizarr.detect:sniff_niftizarr",
+    remote=True,
+    # a NIfTI-Zarr store is also OME-Zarr (".zarr", "multiscales"): tried before omezarr so
+    # that .nii.zarr destinations get their header; both readers place it by the header
+    priority=1,
+    notes="reads only the chunks a computation touches; geometry from the NIfTI header "
+          "(sform, else qform), scl_slope/scl_inter applied lazily; pyramids open as DataTree",
+))

@@ -10,6 +10,10 @@ Mapping (DESIGN §4):
 - the exact geometry (direction in zyx order, origin, world frame) is also stored under a
   group attribute ``spatial_xr`` beside ``ome``. On read it wins, then RFC-4 labels, then
   the identity direction.
+- a NIfTI-Zarr store (written with ``nifti=True``) writes each level's ``translation`` in
+  the *image frame* (``Dᵀ·origin``, the first value of each coordinate, DESIGN §2.3) so that
+  the levels line up per array axis as NIfTI tools compute them, and no orientation labels;
+  its ``spatial_xr`` attribute says ``"translation_frame": "image"``.
 """
 
 from __future__ import annotations
@@ -115,6 +119,7 @@ class MultiscaleMeta:
     direction_zyx: NDArray[np.float64] | None = None
     geometry_source: str = "identity"
     extra: dict[str, Any] = field(default_factory=dict)
+    translation_frame: str = "world"
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -407,6 +412,15 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
     spatial = tuple(a.name for a in axes if a.name in SPATIAL)
     direction = _geometry_attr(attrs, spatial)
     source = "spatial_xr"
+    frame = "world"
+    if direction is not None:
+        frame = attrs[GEOMETRY_KEY].get("translation_frame", "world")
+        if frame not in ("world", "image"):
+            raise FormatError(
+                f"the '{GEOMETRY_KEY}' group attribute has translation_frame {frame!r}, not "
+                f"'world' or 'image'; the store's geometry metadata is corrupt — fix or "
+                f"delete attrs['{GEOMETRY_KEY}']"
+            )
     if direction is None:
         labels = {a.name: a.orientation for a in axes if a.name in SPATIAL}
         direction = direction_from_orientations(labels, spatial)
@@ -427,6 +441,7 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
         name=ms.get("name"),
         direction_zyx=direction,
         geometry_source=source,
+        translation_frame=frame,
     )
 
 
@@ -435,9 +450,10 @@ def level_grid(
 ) -> Grid:
     """The Grid of level ``index`` whose array has ``shape`` (in ``meta.dims`` order).
 
-    Spacing is ``scale``, origin is ``translation`` (matched by axis name), direction
-    from ``meta.direction_zyx`` (identity if ``None``). With ``units`` given, spacing and
-    origin are converted from each axis's unit into ``units``.
+    Spacing is ``scale``, origin is ``translation`` (matched by axis name; ``D·translation``
+    when ``meta.translation_frame`` is ``"image"``), direction from ``meta.direction_zyx``
+    (identity if ``None``). With ``units`` given, spacing and origin are converted from
+    each axis's unit into ``units``.
     """
     level = meta.levels[index]
     by_name = {a.name: i for i, a in enumerate(meta.axes)}
@@ -447,10 +463,13 @@ def level_grid(
         1.0 if units is None else unit_factor(meta.axes[by_name[a]].unit, units) for a in names
     ]
     direction = None if meta.direction_zyx is None else np.flip(meta.direction_zyx)
+    first = [level.translation[by_name[a]] * f for a, f in zip(names, factors, strict=True)]
+    if meta.translation_frame == "image" and direction is not None:
+        first = list(direction @ np.asarray(first, np.float64))
     return Grid(
         shape_xyz=tuple(int(shape[by_name[a]]) for a in names),
         spacing_xyz=[level.scale[by_name[a]] * f for a, f in zip(names, factors, strict=True)],
-        origin_xyz=[level.translation[by_name[a]] * f for a, f in zip(names, factors, strict=True)],
+        origin_xyz=first,
         direction_xyz=direction,
     )
 
@@ -472,6 +491,7 @@ def build_attrs(
     levels: Sequence[tuple[str, Mapping[str, float], Mapping[str, float]]],
     direction_zyx: NDArray[np.float64],
     name: str | None = None,
+    translation_frame: str = "world",
 ) -> dict[str, Any]:
     """Group attributes of a multiscale image for OME-NGFF ``version``.
 
@@ -488,6 +508,9 @@ def build_attrs(
         Direction of the space axes in zyx order.
     name : str, optional
         Name of the multiscale image.
+    translation_frame : {"world", "image"}
+        What the levels' translations are: world positions of voxel 0 (DESIGN §4), or
+        image-frame coordinates ``Dᵀ·origin`` (NIfTI-Zarr; no orientation labels then).
 
     Returns
     -------
@@ -497,7 +520,12 @@ def build_attrs(
     """
     if version not in ("0.4", "0.5"):
         raise FormatError(f"version must be '0.4' or '0.5', got {version!r}")
-    labels = orientations_from_direction(direction_zyx)
+    if translation_frame not in ("world", "image"):
+        raise FormatError(
+            f"translation_frame must be 'world' or 'image', got {translation_frame!r}"
+        )
+    image_frame = translation_frame == "image"
+    labels = None if image_frame else orientations_from_direction(direction_zyx)
     axes = []
     for d in dims:
         kind = {"t": "time", "c": "channel"}.get(d, "space")
@@ -520,13 +548,18 @@ def build_attrs(
     ]
     ms: dict[str, Any] = {"axes": axes, "datasets": datasets, "name": name or "image"}
     spatial = [d for d in dims if d in SPATIAL]
-    geometry = {
+    origin = np.asarray([levels[0][2][a] for a in ("x", "y", "z") if a in spatial], np.float64)
+    if image_frame:
+        origin = np.flip(np.asarray(direction_zyx, np.float64)) @ origin
+    geometry: dict[str, Any] = {
         "version": 1,
         "world": "LPS",
         "spatial_dims_zyx": [d for d in SPATIAL if d in spatial],
         "direction_zyx": np.asarray(direction_zyx, np.float64).tolist(),
-        "origin_xyz": [_num(levels[0][2][a]) for a in ("x", "y", "z") if a in spatial],
+        "origin_xyz": [_num(v) for v in origin],
     }
+    if image_frame:
+        geometry["translation_frame"] = "image"
     if version == "0.5":
         return {"ome": {"version": "0.5", "multiscales": [ms]}, GEOMETRY_KEY: geometry}
     ms = {"version": "0.4", **ms}

@@ -3,6 +3,10 @@
 Opening reads only the group and array metadata; pixels are read per dask chunk, and the
 dask chunks follow the stored chunks (shards for sharded Zarr v3 arrays), so a
 computation fetches only the chunks it touches.
+
+A NIfTI-Zarr store (a group that also holds a ``nifti`` header array) is placed by its
+NIfTI header, which the specification gives precedence over the OME metadata (see
+:mod:`spatial_xr.io.niftizarr.header`); its ``scl_slope``/``scl_inter`` apply as in NIfTI.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from spatial_xr.errors import (
     RemoteAccessError,
 )
 from spatial_xr.io.chunking import chunks_by_name
+from spatial_xr.io.niftizarr.header import NiftiZarrHeader, apply_header_scaling
+from spatial_xr.io.niftizarr.store import read_header_bytes
 from spatial_xr.io.omezarr.detect import is_omezarr_path
 from spatial_xr.io.omezarr.metadata import (
     LENGTH_UNITS,
@@ -92,6 +98,8 @@ def _level_dataarray(
     *,
     chunks: Any = None,
     units: str | None = None,
+    nifti: NiftiZarrHeader | None = None,
+    scaling: bool = True,
 ) -> xr.DataArray:
     path = meta.levels[index].path
     try:
@@ -118,17 +126,53 @@ def _level_dataarray(
         name="from-zarr-" + dask.base.tokenize(arr, zchunks),
         meta=np.empty((0,) * arr.ndim, dtype=arr.dtype),
     )
-    grid = level_grid(meta, index, arr.shape, units=units)
+    source = meta.geometry_source
+    if nifti is None:
+        grid = level_grid(meta, index, arr.shape, units=units)
+    else:
+        grid, source = nifti.level_grid(meta, index, arr.shape, units=units)
     coords = {}
     if "t" in meta.dims:
         coords["t"] = _axis_coord(meta, index, "t", arr.shape[meta.dims.index("t")])
     da = xr.DataArray(data, dims=meta.dims, coords=coords, name="image")
     for d in meta.spatial_dims:
-        unit = units or meta.axes[meta.dims.index(d)].unit
+        unit = units or (nifti.unit if nifti else meta.axes[meta.dims.index(d)].unit)
         da.coords[d] = xr.Variable((d,), np.zeros(da.sizes[d]), {"units": unit or "millimeter"})
     da = assign_grid(da, grid)
-    da.attrs["geometry_source"] = meta.geometry_source
+    da.attrs["geometry_source"] = source
+    if nifti is not None:
+        da.attrs["source_format"] = "NIfTI-Zarr"
+        da = apply_header_scaling(da, *nifti.slope_inter, scaling)
     return da
+
+
+def _nifti_header(
+    group: zarr.Group, meta: MultiscaleMeta, target: StoreTarget, nifti: bool | None,
+    affine: str,
+) -> NiftiZarrHeader | None:
+    """The store's NIfTI header, checked against level 0; None for plain OME-Zarr (or
+    ``nifti=False``)."""
+    if nifti is False:
+        return None
+    where = describe(target)
+    raw = read_header_bytes(group, where)
+    if raw is None:
+        if nifti:
+            raise FormatError(
+                f"{where} is OME-Zarr without a NIfTI header (no 'nifti' array in its group), "
+                "so it is not NIfTI-Zarr; open it with format='omezarr' (or nifti=None)"
+            )
+        return None
+    header = NiftiZarrHeader.from_bytes(raw, where, affine=affine)
+    try:
+        level0 = group[meta.levels[0].path]
+    except KeyError as exc:
+        raise FormatError(
+            f"dataset {meta.levels[0].path!r} listed in the multiscales metadata is missing "
+            "from the store"
+        ) from exc
+    header.check_level0(meta, level0.shape)
+    return header
 
 
 def _select(da: xr.DataArray, dim: str, sel: Selector, what: str) -> xr.DataArray:
@@ -218,6 +262,9 @@ def open_omezarr(
     storage_options: dict[str, Any] | None = None,
     units: str | None = None,
     multiscale: int = 0,
+    nifti: bool | None = None,
+    affine: str = "best",
+    apply_scaling: bool = True,
 ) -> xr.DataArray:
     """Open one level of an OME-Zarr image (OME-NGFF 0.4/Zarr v2 or 0.5/Zarr v3) lazily.
 
@@ -242,13 +289,25 @@ def open_omezarr(
         keeps the store's units (micrometre data stays micrometre).
     multiscale : int
         Which entry of ``multiscales`` to open.
+    nifti : bool, optional
+        NIfTI-Zarr: ``None`` places the image by the group's NIfTI header when it has one,
+        ``True`` demands one, ``False`` ignores it (OME metadata only).
+    affine : {"best", "sform", "qform"}
+        Which affine of the NIfTI header to use (as for NIfTI files).
+    apply_scaling : bool
+        Apply the NIfTI header's ``scl_slope``/``scl_inter`` lazily (as
+        :func:`~spatial_xr.io.nifti.open_nifti` does); ``False`` keeps the stored values and
+        records the scaling in ``attrs``.
 
     Returns
     -------
     xarray.DataArray
         dims in stored order (``t, c, z, y, x`` subset), dask-backed, with geometry from the
-        ``spatial_xr`` attribute, else RFC-4 orientation labels, else identity direction
-        (``attrs["geometry_source"]`` says which).
+        NIfTI header (NIfTI-Zarr), else the ``spatial_xr`` attribute, else RFC-4 orientation
+        labels, else identity direction (``attrs["geometry_source"]`` says which:
+        ``"nifti"``, ``"spatial_xr"``, ``"orientation"``, ``"identity"``; a NIfTI-Zarr
+        store written by spatial_xr says ``"spatial_xr"`` when its exact geometry agrees
+        with its float32 header).
 
     Raises
     ------
@@ -257,7 +316,9 @@ def open_omezarr(
     group = _open_group(path, storage_options)
     meta = parse_attrs(group.attrs.asdict(), multiscale)
     k = _resolve_level(meta, level, spacing)
-    da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units))
+    header = _nifti_header(group, meta, path, nifti, affine)
+    da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units),
+                          nifti=header, scaling=apply_scaling)
     da = _select(da, "c", channel, "channel")
     return _select(da, "t", timepoint, "timepoint")
 
@@ -271,6 +332,9 @@ def open_multiscale(
     storage_options: dict[str, Any] | None = None,
     units: str | None = None,
     multiscale: int = 0,
+    nifti: bool | None = None,
+    affine: str = "best",
+    apply_scaling: bool = True,
 ) -> xr.DataTree:
     """Open every level of an OME-Zarr image lazily as an ``xarray.DataTree``.
 
@@ -285,9 +349,11 @@ def open_multiscale(
     group = _open_group(path, storage_options)
     attrs = group.attrs.asdict()
     meta = parse_attrs(attrs, multiscale)
+    header = _nifti_header(group, meta, path, nifti, affine)
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs={k: v for k, v in attrs.items()})}
     for k in range(len(meta.levels)):
-        da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units))
+        da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units),
+                              nifti=header, scaling=apply_scaling)
         da = _select(_select(da, "c", channel, "channel"), "t", timepoint, "timepoint")
         nodes[f"scale{k}"] = da.to_dataset(name="image")
     return xr.DataTree.from_dict(nodes)

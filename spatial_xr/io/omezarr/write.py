@@ -11,6 +11,10 @@ Local destinations are written beside the final path and renamed into place when
 (:func:`spatial_xr.io.atomic.atomic_output`); remote stores (which cannot rename) get the
 group metadata last, so an interrupted write never looks like a valid OME-Zarr image.
 Neither overwrites an existing store unless ``overwrite=True``.
+
+``nifti=True`` writes NIfTI-Zarr: the same store plus the NIfTI-1 header of level 0 in a
+``nifti`` array of the group (:mod:`spatial_xr.io.niftizarr`), and each level's OME
+``translation`` in the image frame so that NIfTI tools line the levels up.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, OverwriteError, UnsupportedOptionError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
+from spatial_xr.io.niftizarr.header import header_bytes
+from spatial_xr.io.niftizarr.store import write_header_bytes
 from spatial_xr.io.omezarr.metadata import CANONICAL_ORDER, build_attrs, canonical_unit
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store, resolve_local_path
 from spatial_xr.ops.pyramid import downsample, tree_levels
@@ -122,14 +128,17 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
     return {"compressors": compressor}
 
 
-def _axis_metadata(da: xr.DataArray, grid: Grid) -> tuple[dict[str, str | None],
-                                                          dict[str, float], dict[str, float]]:
+def _axis_metadata(
+    da: xr.DataArray, grid: Grid, frame: str = "world"
+) -> tuple[dict[str, str | None], dict[str, float], dict[str, float]]:
     """Units, scale and translation by dim of one (canonical) level whose geometry is
-    ``grid`` (scale = spacing, translation = world position of voxel 0)."""
+    ``grid`` (scale = spacing, translation = world position of voxel 0, or its image-frame
+    coordinate ``Dᵀ·origin`` when ``frame`` is ``"image"``)."""
     units: dict[str, str | None] = {}
     scale: dict[str, float] = {}
     trans: dict[str, float] = {}
-    for a, s, o in zip(grid.axes, grid.spacing_xyz, grid.origin_xyz, strict=True):
+    first = grid.origin_xyz if frame == "world" else grid.direction_xyz.T @ grid.origin_xyz
+    for a, s, o in zip(grid.axes, grid.spacing_xyz, first, strict=True):
         scale[a], trans[a] = float(s), float(o)
         units[a] = canonical_unit(da.coords[a].attrs.get("units", "millimeter"))
     if "c" in da.dims:
@@ -261,7 +270,9 @@ def _write_group(
     shards: Any,
     codec: dict[str, Any],
     name: str | None,
+    nifti: bytes | None = None,
 ) -> None:
+    frame = "world" if nifti is None else "image"
     root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
     meta_levels = []
     # scale and translation come from these grids, never from a level's coordinates
@@ -290,11 +301,13 @@ def _write_group(
         else:
             pending.append((level, arr, block))
         previous = (level, arr)
-        units, scale, trans = _axis_metadata(level, grids[k])
+        units, scale, trans = _axis_metadata(level, grids[k], frame)
         meta_levels.append((f"scale{k}/image", scale, trans, units))
     if pending:  # given levels: one computation, so shared upstream tasks run once
         dsa.store([_as_dask(lv, b).rechunk(b) for lv, _, b in pending],
                   [arr for _, arr, _ in pending], lock=False, compute=True)
+    if nifti is not None:
+        write_header_bytes(root, nifti)
     dims = [str(d) for d in levels[0].dims]
     attrs = build_attrs(
         version=version,
@@ -303,6 +316,7 @@ def _write_group(
         levels=[(p, s, t) for p, s, t, _ in meta_levels],
         direction_zyx=grids[0].direction_zyx,
         name=name,
+        translation_frame=frame,
     )
     root.attrs.update(attrs)
 
@@ -332,6 +346,7 @@ def to_ome_zarr(
     label: bool | None = None,
     name: str | None = None,
     progress: bool = False,
+    nifti: bool = False,
 ) -> None:
     """Write an image or a pyramid as an OME-Zarr store, chunk by chunk.
 
@@ -371,6 +386,15 @@ def to_ome_zarr(
         Name of the multiscale image in the metadata (default the DataArray's name).
     progress : bool
         Show a dask progress bar (local scheduler).
+    nifti : bool
+        Write NIfTI-Zarr: also store level 0's NIfTI-1 header (NIfTI-2 when a dim exceeds
+        32767; qform = sform = the image's affine in RAS, as
+        :func:`~spatial_xr.io.nifti.write_nifti` writes it) as the group's ``nifti`` array,
+        so that NIfTI tools (nibabel-based ``niizarr``, TorchIO, nitorch) open every level
+        with its own affine. The OME translations are then image-frame coordinates
+        (``Dᵀ·origin``, the DataArray's first coordinate values) with no orientation labels,
+        so that the levels line up per array axis; the exact geometry stays in the
+        ``spatial_xr`` attribute. Name the store ``*.nii.zarr``.
 
     Raises
     ------
@@ -378,6 +402,8 @@ def to_ome_zarr(
         The destination exists and ``overwrite`` is False (nothing is written).
     DimensionError, UnsupportedOptionError
         Dims outside ``t, c, z, y, x``; bad chunks, shards, compressor or method.
+    FormatError
+        ``nifti=True`` and NIfTI has no datatype for the image's dtype (nothing is written).
     """
     if version not in VERSIONS:
         raise UnsupportedOptionError(f"version must be '0.5' or '0.4', got {version!r}")
@@ -398,8 +424,12 @@ def to_ome_zarr(
                                 method=method, label=label)
     name = name or (str(levels_da[0].name) if levels_da[0].name is not None else None)
     codec = _compressors(compressor, version)
+    header = None
+    if nifti:  # before anything is written: a dtype NIfTI lacks fails here
+        grid0 = plan.grids[0] if plan is not None else _given_grids(levels_da)[0]
+        header = header_bytes(levels_da[0], grid0)
     kwargs = dict(plan=plan, version=version, chunks=chunks, shards=shards, codec=codec,
-                  name=name)
+                  name=name, nifti=header)
     ctx: Any = contextlib.nullcontext()
     if progress:
         from dask.diagnostics import ProgressBar
