@@ -126,7 +126,7 @@ def nifti_header(
     hdr.set_sform(ras, code=1)
     units = da.coords["x"].attrs.get("units", "millimeter") if "x" in da.coords else "millimeter"
     t_units = "sec"
-    if "t" in da.coords and da.sizes["t"] > 1:
+    if "t" in da.dims and "t" in da.coords and da.sizes["t"] > 1:
         dt = float(da.coords["t"][1] - da.coords["t"][0])
         hdr["pixdim"][4] = dt
         t_units = {v: k for k, v in TIME_UNITS.items()}.get(
