@@ -194,3 +194,31 @@ def test_build_attrs_is_json_and_parses_back(version):
     assert meta.axes[0].unit == "second" and meta.axes[1].unit is None
     assert meta.axes[-1].orientation == "left-to-right"
     np.testing.assert_array_equal(meta.direction_zyx, d)
+
+
+def test_image_frame_translations_give_the_world_origin_and_no_labels():
+    """NIfTI-Zarr stores write translations as image-frame coordinates (Dᵀ·origin)."""
+    d_xyz = np.diag([-1.0, -1.0, 1.0])  # RAS
+    origin = np.array([10.0, -20.0, 5.0])
+    first = d_xyz.T @ origin
+    attrs = build_attrs(
+        version="0.5", dims=["z", "y", "x"], units=dict.fromkeys("zyx", "millimeter"),
+        levels=[("0", {"z": 2.0, "y": 1.0, "x": 1.0},
+                 {"z": first[2], "y": first[1], "x": first[0]})],
+        direction_zyx=np.flip(d_xyz), translation_frame="image",
+    )
+    back = json.loads(json.dumps(attrs))
+    assert all("orientation" not in a for a in back["ome"]["multiscales"][0]["axes"])
+    assert back["spatial_xr"]["translation_frame"] == "image"
+    np.testing.assert_array_equal(back["spatial_xr"]["origin_xyz"], origin)
+    meta = parse_attrs(back)
+    assert meta.translation_frame == "image"
+    grid = level_grid(meta, 0, (4, 5, 6))
+    np.testing.assert_array_equal(grid.origin_xyz, origin)
+    np.testing.assert_array_equal(grid.direction_xyz, d_xyz)
+    back["spatial_xr"]["translation_frame"] = "scanner"
+    with pytest.raises(FormatError, match="translation_frame 'scanner'"):
+        parse_attrs(back)
+    with pytest.raises(FormatError, match="translation_frame must be"):
+        build_attrs(version="0.5", dims=["y", "x"], units={}, levels=[("0", {"y": 1, "x": 1},
+                    {"y": 0, "x": 0})], direction_zyx=np.eye(2), translation_frame="scanner")
