@@ -390,8 +390,8 @@ def to_ome_zarr(
         Write NIfTI-Zarr: also store level 0's NIfTI-1 header (NIfTI-2 when a dim exceeds
         32767; qform = sform = the image's affine in RAS, as
         :func:`~spatial_xr.io.nifti.write_nifti` writes it) as the group's ``nifti`` array,
-        so that NIfTI tools (nibabel-based ``niizarr``, TorchIO, nitorch) open every level
-        with its own affine. The OME translations are then image-frame coordinates
+        so that NIfTI tools (the reference implementation ``niizarr``'s ``zarr2nii``) open
+        every level with its own affine. The OME translations are then image-frame coordinates
         (``Dᵀ·origin``, the DataArray's first coordinate values) with no orientation labels,
         so that the levels line up per array axis; the exact geometry stays in the
         ``spatial_xr`` attribute. Name the store ``*.nii.zarr``.
