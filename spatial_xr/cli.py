@@ -81,7 +81,7 @@ def _convert_run(args: argparse.Namespace) -> int:
 
     da = spatial_xr.open_image(args.input)
     options = {}
-    if args.format == "omezarr" or (args.format is None and
+    if args.format in ("omezarr", "niftizarr") or (args.format is None and
                                     args.output.rstrip("/").lower().endswith(".zarr")):
         options = {"pyramid": args.pyramid, "version": args.version, "chunks": args.chunks,
                    "progress": not args.no_progress}

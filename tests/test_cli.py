@@ -93,3 +93,18 @@ def test_convert_to_ome_zarr_and_info_lists_levels(tmp_path: Path,
     assert main(["info", str(out)]) == 0
     text = capsys.readouterr().out
     assert "omezarr" in text and "levels" in text and "scale1" in text
+
+
+def test_convert_nifti_to_niftizarr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import nibabel as nib
+    from nibabel.testing import data_path
+
+    src = Path(data_path) / "example4d.nii.gz"
+    out = tmp_path / "fmri.nii.zarr"
+    assert main(["convert", str(src), str(out), "--version", "0.4", "--chunks", "32",
+                 "--no-progress"]) == 0
+    assert "(niftizarr)" in capsys.readouterr().out
+    assert (out / "nifti" / ".zarray").exists()  # 0.4: Zarr v2
+    back = spatial_xr.open_image(out)
+    assert back.attrs["source_format"] == "NIfTI-Zarr"
+    np.testing.assert_allclose(back.spatial.grid.affine_ras, nib.load(src).affine, atol=1e-5)
