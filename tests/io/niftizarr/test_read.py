@@ -186,3 +186,15 @@ def test_nifti_false_ignores_the_header(tmp_path):
     da = sx.open_image(path, format="omezarr", nifti=False)
     assert da.attrs["geometry_source"] == "identity"
     np.testing.assert_array_equal(da.spatial.grid.origin_xyz, [0.0, 0.0, 0.0])
+
+
+def test_time_coords_and_the_xarray_engine_agree_with_the_nifti_reader(tmp_path):
+    import xarray as xr
+
+    path = reference_store(nibabel_file("example4d.nii.gz"), tmp_path / "img.nii.zarr")
+    ref = sx.open_image(nibabel_file("example4d.nii.gz"))
+    da = xr.open_dataarray(path, engine="spatial")
+    assert da.attrs["source_format"] == "NIfTI-Zarr"
+    np.testing.assert_array_equal(da["t"].values, ref["t"].values)
+    assert da["t"].attrs["units"] == ref["t"].attrs["units"]
+    assert da.spatial.grid.isclose(ref.spatial.grid, atol=1e-9)

@@ -172,3 +172,16 @@ def test_dtype_nifti_lacks_writes_nothing(tmp_path):
         write_niftizarr(da, path)
     assert not path.exists()
     da.spatial.to_ome_zarr(tmp_path / "half.ome.zarr")  # plain OME-Zarr stores it
+
+
+def test_remote_store_gets_its_header_and_opens_by_name():
+    src = sx.open_image(nibabel_file("example4d.nii.gz"))
+    url = "memory://niftizarr-test/fmri.nii.zarr"
+    src.spatial.to_ome_zarr(url, nifti=True, chunks=32, overwrite=True)
+    assert find_format(url).name == "niftizarr"
+    back = sx.open_image(url)
+    assert back.attrs["source_format"] == "NIfTI-Zarr"
+    assert back.spatial.grid.isclose(src.spatial.grid, atol=1e-12)
+    theirs = zarr2nii(url, level=1)
+    np.testing.assert_allclose(lps_affine(theirs), sx.open_image(url, level=1).spatial.grid.affine,
+                               atol=1e-4)
