@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from spatial_xr.errors import FormatError, GeometryError, SpatialXRWarning
 from spatial_xr.geometry import Grid, decompose_affine, lps_ras_flip
-from spatial_xr.io.nifti.read import SPACE_UNITS, affine_source, choose_affine
+from spatial_xr.io.nifti.read import SPACE_UNITS, AffineChoice, affine_source, choose_affine
 from spatial_xr.io.nifti.validate import check_nifti_header
 from spatial_xr.io.nifti.write import nifti_header
 from spatial_xr.io.omezarr.metadata import MultiscaleMeta, level_grid, unit_factor
@@ -72,7 +72,7 @@ def _version_of(raw: bytes) -> int:
     return 0
 
 
-def parse_header(raw: bytes, where: str, *, affine: str = "best") -> Any:
+def parse_header(raw: bytes, where: str, *, affine: AffineChoice = "best") -> Any:
     """Check and parse the bytes of a stored NIfTI-1/-2 header.
 
     Parameters
@@ -177,13 +177,15 @@ class NiftiZarrHeader:
     ras0: NDArray[np.float64]
     unit: str
     where: str
-    affine: str = "best"
+    affine: AffineChoice = "best"
 
     @classmethod
-    def from_bytes(cls, raw: bytes, where: str, *, affine: str = "best") -> NiftiZarrHeader:
+    def from_bytes(
+        cls, raw: bytes, where: str, *, affine: AffineChoice = "best"
+    ) -> NiftiZarrHeader:
         """Parse ``raw`` (see :func:`parse_header`) and choose its affine."""
         hdr = parse_header(raw, where, affine=affine)
-        ras = choose_affine(hdr, where, affine)  # type: ignore[arg-type]
+        ras = choose_affine(hdr, where, affine)
         space, _ = hdr.get_xyzt_units()
         return cls(hdr, np.asarray(ras, np.float64), SPACE_UNITS.get(space, "millimeter"),
                    where, affine)
@@ -272,7 +274,7 @@ class NiftiZarrHeader:
             grid = _grid_from_ras(self.level_ras(meta, index), shape_xyz, self.where)
         except GeometryError as exc:
             raise GeometryError(
-                f"{self.where}: NIfTI header, {affine_source(self.header, self.affine)}: {exc}"  # type: ignore[arg-type]
+                f"{self.where}: NIfTI header, {affine_source(self.header, self.affine)}: {exc}"
             ) from exc
         source = "nifti"
         if meta.geometry_source == "spatial_xr":

@@ -30,6 +30,7 @@ from spatial_xr.errors import (
     RemoteAccessError,
 )
 from spatial_xr.io.chunking import chunks_by_name
+from spatial_xr.io.nifti.read import AffineChoice
 from spatial_xr.io.niftizarr.header import NiftiZarrHeader, apply_header_scaling
 from spatial_xr.io.niftizarr.store import read_header_bytes
 from spatial_xr.io.omezarr.detect import is_omezarr_path
@@ -148,7 +149,7 @@ def _level_dataarray(
 
 def _nifti_header(
     group: zarr.Group, meta: MultiscaleMeta, target: StoreTarget, nifti: bool | None,
-    affine: str,
+    affine: AffineChoice,
 ) -> NiftiZarrHeader | None:
     """The store's NIfTI header, checked against level 0; None for plain OME-Zarr (or
     ``nifti=False``)."""
@@ -263,7 +264,7 @@ def open_omezarr(
     units: str | None = None,
     multiscale: int = 0,
     nifti: bool | None = None,
-    affine: str = "best",
+    affine: AffineChoice = "best",
     apply_scaling: bool = True,
 ) -> xr.DataArray:
     """Open one level of an OME-Zarr image (OME-NGFF 0.4/Zarr v2 or 0.5/Zarr v3) lazily.
@@ -333,7 +334,7 @@ def open_multiscale(
     units: str | None = None,
     multiscale: int = 0,
     nifti: bool | None = None,
-    affine: str = "best",
+    affine: AffineChoice = "best",
     apply_scaling: bool = True,
 ) -> xr.DataTree:
     """Open every level of an OME-Zarr image lazily as an ``xarray.DataTree``.
