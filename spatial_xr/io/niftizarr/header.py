@@ -229,6 +229,13 @@ class NiftiZarrHeader:
                 "the header belongs to another image — rewrite the store (e.g. "
                 "to_ome_zarr(..., nifti=True))"
             )
+        try:  # a sheared or singular affine is refused before the scales are compared
+            decompose_affine(lps_ras_flip(self.ras0))
+        except GeometryError as exc:
+            raise GeometryError(
+                f"{self.where}: {affine_source(self.header, self.affine)} of the NIfTI header "
+                f"is sheared or singular: {exc}"
+            ) from exc
         sizes = np.linalg.norm(self.ras0[:3, :3], axis=0)
         level = meta.levels[0]
         to_mm = unit_factor(self.unit, "millimeter")
