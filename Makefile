@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test install install-test lint docs pytest notebooks bench bench-quick bench-core fuzz clean
+.PHONY: demo test install install-test lint docs pytest notebooks bench bench-quick bench-core fuzz clean wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,11 @@ bench-core: install-test
 	$(CORE)/bin/uv pip install --python $(CORE)/bin/python --quiet --compile-bytecode -e . SimpleITK
 	$(BIN)/python -m benchmarks --only 'resample to 1 mm*' --python $(CORE)/bin/python
 
+# sdist and binary wheel (cp311-abi3-<platform>: one wheel for every CPython >= 3.11) in
+# dist/; the wheel is built from the sdist, so nothing stale in the checkout is packaged
+wheel: $(BIN)/python
+	rm -rf dist
+	$(BIN)/uv build --out-dir dist
+
 clean:
-	rm -rf $(VENV) $(CORE) build site .pytest_cache .ruff_cache $(OUT)
+	rm -rf $(VENV) $(CORE) build dist site .pytest_cache .ruff_cache $(OUT)
