@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine with Python 3.11+:
 #   make demo   install into .venv and run the demo
-#   make test   install with test extras into .venv and run every check CI runs
+#   make test   install the locked test environment into .venv and run every check CI runs
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
-.PHONY: demo test install install-test lint docs pytest notebooks bench bench-quick bench-core fuzz clean wheel
+.PHONY: demo test install install-test install-latest lint docs pytest notebooks bench \
+	bench-quick bench-core fuzz clean wheel lock test-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +25,26 @@ install: $(BIN)/python
 # writes runs live (tests/io/omezarr/test_read.py).
 MSI := multiscale-spatial-image==2.1.0 spatial-image==1.2.3 xarray-dataclass==3.0.0
 
+# The test environment is the lock file: the same versions on every run, until `make lock`
+# is run again (after changing dependencies in pyproject.toml, or when `make test-latest`
+# shows that newer releases behave differently). Python 3.11, Linux x86-64.
+LOCK := requirements/test.lock
+
+lock: $(BIN)/python
+	$(BIN)/uv pip compile pyproject.toml --extra all --extra test --extra docs \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make lock" --quiet --upgrade -o $(LOCK)
+
 # tests/plugins/toyformat: a third-party format package whose entry point the registry tests load
 install-test: $(BIN)/python
-	$(UV_INSTALL) -e ".[all,test,docs]"
+	$(BIN)/uv pip sync --python $(BIN)/python --quiet --compile-bytecode $(LOCK)
+	$(UV_INSTALL) --no-deps -e .
+	$(UV_INSTALL) --no-deps $(MSI)
+	$(UV_INSTALL) --no-deps -e tests/plugins/toyformat
+
+# the newest releases of every dependency, in a separate environment
+install-latest: $(BIN)/python
+	$(UV_INSTALL) --upgrade --refresh -e ".[all,test,docs]"
 	$(UV_INSTALL) --no-deps $(MSI)
 	$(UV_INSTALL) --no-deps -e tests/plugins/toyformat
 
@@ -37,7 +55,7 @@ lint:
 	$(BIN)/ruff check .
 
 pytest:
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --require-test-extra
 
 docs:
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
@@ -46,6 +64,10 @@ test: install-test
 	$(MAKE) lint
 	$(MAKE) pytest
 	$(MAKE) docs
+
+# the same suite against the newest releases (no lock), in .venv-latest
+test-latest:
+	$(MAKE) VENV=.venv-latest install-latest pytest
 
 bench: install-test
 	$(BIN)/python -m benchmarks
@@ -68,4 +90,4 @@ wheel: $(BIN)/python
 	$(BIN)/uv build --out-dir dist
 
 clean:
-	rm -rf $(VENV) $(CORE) build dist site .pytest_cache .ruff_cache $(OUT)
+	rm -rf $(VENV) .venv-latest $(CORE) build dist site .pytest_cache .ruff_cache $(OUT)

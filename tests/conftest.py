@@ -1,14 +1,106 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite, and the check that the suite runs whole.
+
+With ``--require-test-extra`` (``make pytest`` passes it) or the ``CI`` environment
+variable set, a missing test dependency fails the run instead of skipping tests: the
+session starts by importing every module of the ``test`` extra of pyproject.toml, and
+``pytest.importorskip`` fails instead of skipping.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import os
 import socket
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from packaging.requirements import Requirement
 
 import spatial_xr  # noqa: F401  (registers the accessor)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# modules of the test extra's distributions whose import name is not the distribution's
+# (default: the name with "-" → "_")
+TEST_EXTRA_MODULES = {
+    "pytest-xdist": ["xdist"],
+    "moto": ["moto", "moto.server"],
+    "pydicom-data": ["data_store"],
+    "pylibjpeg-libjpeg": ["libjpeg"],
+    "pylibjpeg-openjpeg": ["openjpeg"],
+}
+
+_importorskip = pytest.importorskip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-test-extra", action="store_true",
+                     help="fail (never skip) when a module of the test extra is missing; "
+                          "on whenever the CI environment variable is set")
+
+
+def _strict(config: pytest.Config) -> bool:
+    return bool(config.getoption("require_test_extra") or os.environ.get("CI"))
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirements of an extra of pyproject.toml (e.g. ``"test"``)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return list(project["optional-dependencies"][extra])
+
+
+def missing_modules(requirements: list[str]) -> list[str]:
+    """Which of ``requirements`` are not installed, too old, or fail to import (one
+    message each; empty when all are fine)."""
+    problems = []
+    for spec in requirements:
+        req = Requirement(spec)
+        try:
+            version = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(f"{spec} (not installed)")
+            continue
+        if not req.specifier.contains(version, prereleases=True):
+            problems.append(f"{spec} ({version} installed)")
+            continue
+        for module in TEST_EXTRA_MODULES.get(req.name, [req.name.replace("-", "_")]):
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # an installed module that does not import
+                problems.append(f"{spec}: import {module} fails ({type(exc).__name__}: {exc})")
+    return problems
+
+
+def _import_or_fail(modname: str, minversion: str | None = None, reason: str | None = None,
+                    **kwargs: object) -> object:
+    """``pytest.importorskip`` that fails the test (or module) instead of skipping it."""
+    try:
+        return _importorskip(modname, minversion=minversion, reason=reason, **kwargs)
+    except pytest.skip.Exception as exc:
+        pytest.fail(f"{exc.msg}: every test must run here; install the test dependencies "
+                    "(make install-test)", pytrace=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _strict(config):
+        pytest.importorskip = _import_or_fail  # type: ignore[assignment]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pytest.importorskip = _importorskip
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _strict(session.config) or hasattr(session.config, "workerinput"):
+        return  # checked once, by the controller of a pytest-xdist run
+    problems = missing_modules(extra_requirements("test"))
+    if problems:
+        pytest.exit("the test extra is incomplete, so tests would be skipped: "
+                    + "; ".join(problems) + ". Install it: make install-test "
+                    "(or pip install -e '.[test]')", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")
