@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
 .PHONY: demo test install install-test install-latest lint docs pytest notebooks bench \
-	bench-quick bench-core fuzz clean wheel lock test-latest
+	bench-quick bench-core fuzz clean wheel lock test-latest test-slow
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,10 @@ demo: install
 lint:
 	$(BIN)/ruff check .
 
+# the test suite, then the examples in the package's docstrings
 pytest:
 	$(BIN)/python -m pytest -n 2 --dist loadfile --require-test-extra
+	$(BIN)/python -m pytest -p no:xdist --doctest-modules spatial_xr
 
 docs:
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
@@ -64,6 +66,10 @@ test: install-test
 	$(MAKE) lint
 	$(MAKE) pytest
 	$(MAKE) docs
+
+# every slow test (fuzzing, large inputs, the out-of-core memory test), one process
+test-slow: install-test
+	$(BIN)/python -m pytest -m slow -p no:xdist --require-test-extra
 
 # the same suite against the newest releases (no lock), in .venv-latest
 test-latest:

@@ -8,30 +8,15 @@ session starts by importing every module of the ``test`` extra of pyproject.toml
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import os
 import socket
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from packaging.requirements import Requirement
+from extras_check import extra_requirements, missing_modules
 
 import spatial_xr  # noqa: F401  (registers the accessor)
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# modules of the test extra's distributions whose import name is not the distribution's
-# (default: the name with "-" → "_")
-TEST_EXTRA_MODULES = {
-    "pytest-xdist": ["xdist"],
-    "moto": ["moto", "moto.server"],
-    "pydicom-data": ["data_store"],
-    "pylibjpeg-libjpeg": ["libjpeg"],
-    "pylibjpeg-openjpeg": ["openjpeg"],
-}
 
 _importorskip = pytest.importorskip
 
@@ -44,34 +29,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _strict(config: pytest.Config) -> bool:
     return bool(config.getoption("require_test_extra") or os.environ.get("CI"))
-
-
-def extra_requirements(extra: str) -> list[str]:
-    """The requirements of an extra of pyproject.toml (e.g. ``"test"``)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return list(project["optional-dependencies"][extra])
-
-
-def missing_modules(requirements: list[str]) -> list[str]:
-    """Which of ``requirements`` are not installed, too old, or fail to import (one
-    message each; empty when all are fine)."""
-    problems = []
-    for spec in requirements:
-        req = Requirement(spec)
-        try:
-            version = importlib.metadata.version(req.name)
-        except importlib.metadata.PackageNotFoundError:
-            problems.append(f"{spec} (not installed)")
-            continue
-        if not req.specifier.contains(version, prereleases=True):
-            problems.append(f"{spec} ({version} installed)")
-            continue
-        for module in TEST_EXTRA_MODULES.get(req.name, [req.name.replace("-", "_")]):
-            try:
-                importlib.import_module(module)
-            except Exception as exc:  # an installed module that does not import
-                problems.append(f"{spec}: import {module} fails ({type(exc).__name__}: {exc})")
-    return problems
 
 
 def _import_or_fail(modname: str, minversion: str | None = None, reason: str | None = None,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import extra_requirements, missing_modules
+from extras_check import extra_requirements, missing_modules
 
 TESTS = Path(__file__).resolve().parent
 
