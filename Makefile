@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
 .PHONY: demo test install install-test install-latest lint docs pytest notebooks bench \
-	bench-quick bench-core fuzz clean wheel lock test-latest test-slow
+	bench-quick bench-core fuzz clean wheel lock test-latest test-slow typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,12 @@ MSI := multiscale-spatial-image==2.1.0 spatial-image==1.2.3 xarray-dataclass==3.
 # shows that newer releases behave differently). Python 3.11, Linux x86-64.
 LOCK := requirements/test.lock
 
+# `make lock` keeps every pin that still fits pyproject.toml (after a dependency change);
+# `make lock UPGRADE=1` moves every package to its newest release.
 lock: $(BIN)/python
 	$(BIN)/uv pip compile pyproject.toml --extra all --extra test --extra docs \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
-		--custom-compile-command "make lock" --quiet --upgrade -o $(LOCK)
+		--custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 # tests/plugins/toyformat: a third-party format package whose entry point the registry tests load
 install-test: $(BIN)/python
@@ -62,8 +64,12 @@ pytest:
 docs:
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
+typecheck:
+	$(BIN)/mypy
+
 test: install-test
 	$(MAKE) lint
+	$(MAKE) typecheck
 	$(MAKE) pytest
 	$(MAKE) docs
 
