@@ -80,8 +80,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (from the sdist)."""
     out = tmp_path_factory.mktemp("dist")
     # sdist first, then the wheel from it: nothing stale in the checkout gets packaged
-    subprocess.run([find_uv_bin(), "build", "--out-dir", str(out), str(ROOT)],
-                   check=True, capture_output=True, timeout=900)
+    build = subprocess.run([find_uv_bin(), "build", "--out-dir", str(out), str(ROOT)],
+                           capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout + build.stderr
     (path,) = out.glob("*.whl")
     return path
 
@@ -106,9 +107,11 @@ def wheel_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     pins.write_text("".join(
         f"{d.metadata['Name']}=={d.version}\n" for d in importlib.metadata.distributions()
         if d.metadata["Name"] and d.metadata["Name"].lower() != "spatial-xr"))
-    subprocess.run([find_uv_bin(), "pip", "install", "--python", str(bin_dir / "python"),
-                    "--offline", "--quiet", "-c", str(pins), f"{wheel}[all]"],
-                   check=True, env=env, cwd=root, timeout=600)
+    install = subprocess.run([find_uv_bin(), "pip", "install", "--python",
+                              str(bin_dir / "python"), "--offline", "--quiet", "-c", str(pins),
+                              f"{wheel}[all]"], capture_output=True, text=True, env=env,
+                             cwd=root, timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
     return bin_dir, env
 
 
