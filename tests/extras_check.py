@@ -20,6 +20,7 @@ TEST_EXTRA_MODULES = {
     "pydicom-data": ["data_store"],
     "pylibjpeg-libjpeg": ["libjpeg"],
     "pylibjpeg-openjpeg": ["openjpeg"],
+    "pynrrd": ["nrrd"],
 }
 
 
