@@ -3,6 +3,7 @@
 Importing the package registers the ``.spatial`` accessor on ``xarray.DataArray``.
 """
 
+from importlib.metadata import version as _distribution_version
 from typing import TYPE_CHECKING
 
 from spatial_xr import accessor as _accessor  # noqa: F401  (registers .spatial)
@@ -45,7 +46,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__version__ = "0.1.0"
+__version__ = _distribution_version("spatial-xr")
+"""The installed distribution's version (pyproject.toml is the one place that sets it)."""
 
 __all__ = [
     "Grid",

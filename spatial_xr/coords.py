@@ -264,7 +264,7 @@ def from_array(
     --------
     >>> import numpy as np, spatial_xr
     >>> da = spatial_xr.from_array(np.zeros((3, 4, 5)), spacing=(2.5, 0.7, 0.7))
-    >>> da.spatial.spacing
+    >>> {dim: round(s, 12) for dim, s in da.spatial.spacing.items()}  # read from the coords
     {'z': 2.5, 'y': 0.7, 'x': 0.7}
     """
     shape = tuple(getattr(array, "shape", ()))

@@ -8,6 +8,8 @@ derive from it. Messages name the offending value and say how to fix it.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 __all__ = [
     "DependencyError",
     "DimensionError",
@@ -76,7 +78,7 @@ class SpatialXRWarning(UserWarning):
     """Something was ambiguous in the input and spatial_xr resolved it by a documented rule."""
 
 
-def require(module: str, extra: str) -> object:
+def require(module: str, extra: str) -> ModuleType:
     """Import an optional dependency or raise :class:`DependencyError`.
 
     Parameters

@@ -1,14 +1,63 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite, and the check that the suite runs whole.
+
+With ``--require-test-extra`` (``make pytest`` passes it) or the ``CI`` environment
+variable set, a missing test dependency fails the run instead of skipping tests: the
+session starts by importing every module of the ``test`` extra of pyproject.toml, and
+``pytest.importorskip`` fails instead of skipping.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+from extras_check import extra_requirements, missing_modules
 
 import spatial_xr  # noqa: F401  (registers the accessor)
+
+_importorskip = pytest.importorskip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-test-extra", action="store_true",
+                     help="fail (never skip) when a module of the test extra is missing; "
+                          "on whenever the CI environment variable is set")
+
+
+def _strict(config: pytest.Config) -> bool:
+    return bool(config.getoption("require_test_extra") or os.environ.get("CI"))
+
+
+def _import_or_fail(modname: str, minversion: str | None = None, reason: str | None = None,
+                    **kwargs: object) -> object:
+    """``pytest.importorskip`` that fails the test (or module) instead of skipping it."""
+    try:
+        return _importorskip(modname, minversion=minversion, reason=reason, **kwargs)
+    except pytest.skip.Exception as exc:
+        pytest.fail(f"{exc.msg}: every test must run here; install the test dependencies "
+                    "(make install-test)", pytrace=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _strict(config):
+        pytest.importorskip = _import_or_fail  # type: ignore[assignment]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pytest.importorskip = _importorskip
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _strict(session.config) or hasattr(session.config, "workerinput"):
+        return  # checked once, by the controller of a pytest-xdist run
+    problems = missing_modules(extra_requirements("test"))
+    if problems:
+        pytest.exit("the test extra is incomplete, so tests would be skipped: "
+                    + "; ".join(problems) + ". Install it: make install-test "
+                    "(or pip install -e '.[test]')", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")

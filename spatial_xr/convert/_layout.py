@@ -57,7 +57,7 @@ def wrap_itk_array(
     dims = ("z", "y", "x")[3 - grid.ndim:] + (("c",) if vector else ())
     da = from_array(
         array,
-        spacing=grid.spacing_zyx,
+        spacing=tuple(grid.spacing_zyx.tolist()),
         origin=grid.origin_xyz,
         direction=grid.direction_xyz,
         dims=dims,

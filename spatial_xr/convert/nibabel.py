@@ -86,7 +86,7 @@ def to_nibabel(
     # update_affine=False keeps img.affine in float64 (the header stores float32)
     img.set_qform(affine, code=1, update_affine=False)
     img.set_sform(affine, code=1, update_affine=False)
-    units = da.coords["x"].attrs.get("units", DEFAULT_UNITS) if "x" in da.coords else None
+    units = str(da.coords["x"].attrs.get("units", DEFAULT_UNITS)) if "x" in da.coords else ""
     img.header.set_xyzt_units(_UNITS_TO_NIFTI.get(units, "unknown"), "sec")
     if "t" in da.coords and da.sizes["t"] > 1:
         img.header["pixdim"][4] = float(da.coords["t"][1] - da.coords["t"][0])
@@ -152,7 +152,7 @@ def from_nibabel(
     xyz_units, _ = img.header.get_xyzt_units() if hasattr(img.header, "get_xyzt_units") else (
         None, None)
     for d in ("z", "y", "x"):
-        da.coords[d].attrs["units"] = _UNITS_FROM_NIFTI.get(xyz_units, DEFAULT_UNITS)
+        da.coords[d].attrs["units"] = _UNITS_FROM_NIFTI.get(str(xyz_units), DEFAULT_UNITS)
     if chunks is not None:
         da = da.chunk(chunks)
     return da

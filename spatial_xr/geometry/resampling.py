@@ -15,6 +15,9 @@ from numpy.typing import ArrayLike, NDArray
 from spatial_xr.errors import GeometryError
 from spatial_xr.geometry.grid import Grid
 
+IndexLike = Sequence[int] | NDArray[np.int64]
+"""Integer indices, one per axis: a sequence or a 1-D array."""
+
 __all__ = [
     "CUBIC_PREFILTER_MARGIN",
     "INTERPOLATION_MARGIN",
@@ -133,7 +136,7 @@ def index_mapping(
     return inv_in @ t @ out_grid.affine
 
 
-def _box_corners(start: Sequence[int], stop: Sequence[int]) -> NDArray[np.float64]:
+def _box_corners(start: IndexLike, stop: IndexLike) -> NDArray[np.float64]:
     return np.array(
         list(itertools.product(*[(a, b - 1) for a, b in zip(start, stop, strict=True)])),
         dtype=np.float64,
@@ -142,8 +145,8 @@ def _box_corners(start: Sequence[int], stop: Sequence[int]) -> NDArray[np.float6
 
 def source_box(
     mapping: ArrayLike,
-    out_start_xyz: Sequence[int],
-    out_stop_xyz: Sequence[int],
+    out_start_xyz: IndexLike,
+    out_stop_xyz: IndexLike,
     in_shape_xyz: Sequence[int],
     margin: tuple[int, int],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
@@ -153,7 +156,7 @@ def source_box(
     ----------
     mapping : array_like, shape (n + 1, n + 1)
         Output index → continuous input index (:func:`index_mapping`).
-    out_start_xyz, out_stop_xyz : sequence of int, length n
+    out_start_xyz, out_stop_xyz : sequence or ndarray of int, length n
         Half-open output index box.
     in_shape_xyz : sequence of int, length n
         Input grid shape.

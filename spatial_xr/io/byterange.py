@@ -18,11 +18,12 @@ more than declared) and :class:`~spatial_xr.errors.PathNotFoundError`.
 
 from __future__ import annotations
 
+import io
 import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import numpy as np
 
@@ -65,7 +66,8 @@ def _zlib_errors() -> tuple[type[BaseException], ...]:
     try:
         from isal import isal_zlib
 
-        errors.append(isal_zlib.error)
+        # (isal's stubs declare the class as an instance)
+        errors.append(cast(type[BaseException], isal_zlib.error))
     except ImportError:
         pass
     return tuple(errors)
@@ -233,7 +235,7 @@ class ByteRangeArray:
         strides = [math.prod(shape[i + 1:]) for i in range(nd)]
         run_len = len(read[a]) * strides[a]
         outer = read[:a]
-        buf = empty([len(r) for r in read], self.dtype)
+        buf = empty(tuple(len(r) for r in read), self.dtype)
         flat = buf.reshape(-1)
         for n, rel in enumerate(np.ndindex(*[len(r) for r in outer])):
             first = sum(int(r[i]) * strides[j] for j, (r, i) in enumerate(zip(outer, rel,
@@ -248,10 +250,11 @@ class ByteRangeArray:
     def _read_into(self, fobj: IO[bytes], first: int, out: np.ndarray) -> None:
         itemsize = self.dtype.itemsize
         fobj.seek(self.offset + first * itemsize)
-        view = memoryview(out).cast("B")
+        view = out.data.cast("B")
+        reader = cast(io.BufferedIOBase, fobj)  # a binary file: it has readinto
         got = 0
         while got < view.nbytes:
-            n = fobj.readinto(view[got:])
+            n = reader.readinto(view[got:])
             if not n:
                 raise FormatError(
                     f"{self.path!r} is truncated: its voxel data need {self.nbytes} bytes from "
@@ -299,7 +302,7 @@ class ByteRangeArray:
             The stream is corrupt, ends early, or (``check_end``) holds more data.
         """
         item = self.dtype.itemsize
-        view = memoryview(out).cast("B")
+        view = out.data.cast("B")
         need = view.nbytes
         skip = first * item
         limit = self.compressed_size

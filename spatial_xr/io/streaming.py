@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Literal, cast
 
 import dask
 import dask.array as dsa
@@ -23,13 +23,13 @@ def gzip_writer(path: str | os.PathLike[str], mode: str = "wb") -> IO[bytes]:
     try:
         from isal import igzip
 
-        return igzip.open(path, mode, compresslevel=1)  # type: ignore[return-value]
+        return igzip.open(path, mode, compresslevel=1)
     except ImportError:
-        return gzip.open(path, mode, compresslevel=1)
+        return cast(IO[bytes], gzip.open(path, mode, compresslevel=1))
 
 
 def file_order_slabs(
-    data: xr.DataArray, dtype: np.dtype[Any], byteorder: str = "<"
+    data: xr.DataArray, dtype: np.dtype[Any], byteorder: Literal["<", ">"] = "<"
 ) -> Iterator[memoryview]:
     """Yield the C-ordered bytes of ``(..., z-slab, y, x[, samples])`` blocks in file
     order: the leading dims (e.g. ``c, t``) outermost, then z slabs of whole planes — the

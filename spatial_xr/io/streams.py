@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import bz2
 import functools
+import io
 import math
 import os
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -364,9 +365,10 @@ class _Cursor:
             return
         assert self.fobj is not None
         self.fobj.seek(self.base + start)
+        reader = cast(io.BufferedIOBase, self.fobj)  # a binary file: it has readinto
         got = 0
         while got < view.nbytes:
-            n = self.fobj.readinto(view[got:])
+            n = reader.readinto(view[got:])
             if not n:
                 raise _truncated(s, start + got, s.nbytes)
             got += n
@@ -495,7 +497,7 @@ class StreamedArray:
         then hand it back with ``dest(buf)``."""
         item = self.raw_dtype.itemsize
         buf = dest(None)
-        view = memoryview(buf).cast("B")
+        view = buf.data.cast("B")
         first = start * item
         lo, hi = first, first + count * item
         k = int(np.searchsorted(self.starts, lo, side="right")) - 1

@@ -22,8 +22,8 @@ def box_pieces(
     name: str,
     chunks: Sequence[Sequence[int]],
     lead_block: Sequence[int],
-    start: Sequence[int],
-    stop: Sequence[int],
+    start: Sequence[int] | NDArray[np.int64],
+    stop: Sequence[int] | NDArray[np.int64],
 ) -> tuple[list[tuple[Any, ...]], list[Piece]]:
     """Input chunk keys and placements that assemble ``array[lead_block][start:stop]``.
 
@@ -35,7 +35,7 @@ def box_pieces(
         Its chunks, leading (non-spatial) dims first, then spatial dims.
     lead_block : sequence of int
         Block index along each leading dim (the whole block is taken).
-    start, stop : sequence of int
+    start, stop : sequence or ndarray of int
         Half-open box along the spatial dims.
 
     Returns

@@ -5,9 +5,9 @@
 // outputs clamped then truncated toward zero).
 //
 // Strides are in elements. Every entry point returns 0, or -1 for an unknown dtype code.
-
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+//
+// Built as a plain shared library (no Python API, so one binary serves every CPython
+// version): see setup.py.
 
 #include <cmath>
 #include <cstdint>
@@ -573,11 +573,3 @@ int sxr_points(const void* src, int tin, const int64_t* sshape, const int64_t* s
 }
 
 }  // extern "C"
-
-// A module object, so that the library is a regular extension module (found by the
-// import system, installed and packaged like one); its functions are called via ctypes.
-static struct PyModuleDef interp_module = {
-    PyModuleDef_HEAD_INIT, "_interp", "spatial_xr's interpolation kernels (C ABI).", -1,
-    nullptr, nullptr, nullptr, nullptr, nullptr};
-
-PyMODINIT_FUNC PyInit__interp(void) { return PyModule_Create(&interp_module); }

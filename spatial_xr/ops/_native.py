@@ -1,5 +1,8 @@
 """The compiled interpolation kernels (``_interp.cpp``), called through :mod:`ctypes`.
 
+The kernels are a plain shared library beside this file (``libspatialxr_interp.so``,
+``.dylib`` on macOS, ``.dll`` on Windows), built by ``setup.py`` and shipped in the wheel.
+
 ctypes releases the GIL for the duration of each call, so dask's threads (or the
 in-memory path's thread pool) run kernels in parallel. Arrays are passed as a base
 pointer with shape and strides in elements, so strided views (transposes, slabs of a
@@ -14,7 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,20 +40,25 @@ _D = ctypes.c_double
 _I = ctypes.c_int
 
 
+LIBRARY = Path(__file__).with_name(
+    "libspatialxr_interp" + {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so"))
+"""Where the compiled kernels are (the file ``setup.py`` builds)."""
+
+
 class KernelsMissingError(DependencyError):
     """The compiled kernels are not built (a source checkout that was not installed)."""
 
 
 @functools.cache
 def _lib() -> ctypes.CDLL:
-    spec = importlib.util.find_spec("spatial_xr.ops._interp")
-    if spec is None or spec.origin is None:
+    if not LIBRARY.is_file():
         raise KernelsMissingError(
-            "spatial_xr's compiled interpolation kernels (spatial_xr/ops/_interp) are not "
-            "built: install the package (pip install -e . in a source checkout), which "
-            "compiles them with the system's C++ compiler"
+            f"spatial_xr's compiled interpolation kernels are missing ({LIBRARY} does not "
+            "exist): install spatial-xr from its wheel (pip install spatial-xr, no compiler "
+            "needed), or in a source checkout run pip install -e . (compiles "
+            "spatial_xr/ops/_interp.cpp; needs a C++17 compiler)"
         )
-    lib = ctypes.CDLL(spec.origin)
+    lib = ctypes.CDLL(str(LIBRARY))
     lib.sxr_affine.argtypes = [_P, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P, _D, _I]
     lib.sxr_separable.argtypes = [_P, _I, _P, _P, _P, _I, _P, _P, *([_P] * 12), _D, _I]
     lib.sxr_points.argtypes = [_P, _I, _P, _P, _P, ctypes.c_int64, _P, _P, _P, _D, _I]

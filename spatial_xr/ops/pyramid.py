@@ -27,7 +27,7 @@ Methods
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dask.array as dsa
@@ -127,7 +127,7 @@ def _block_mode(block: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
         counts += flat == flat[:, j : j + 1]
     best = counts.max(axis=1, keepdims=True)
     if np.issubdtype(flat.dtype, np.integer) or flat.dtype == np.bool_:
-        fill = np.iinfo(flat.dtype).max if flat.dtype != np.bool_ else True
+        fill: float = np.iinfo(flat.dtype).max if flat.dtype != np.bool_ else True
     else:
         fill = np.inf
     candidates = np.where(counts == best, flat, fill)
@@ -151,7 +151,7 @@ def _gaussian_sigmas(factors: tuple[int, ...]) -> tuple[float, ...]:
 # ---------------------------------------------------------------------- one level
 def downsample(
     da: xr.DataArray,
-    factors: Mapping[Hashable, int],
+    factors: Mapping[Any, int],  # keys: dim names (any hashable; a dict[str, int] fits)
     method: str = "mean",
     chunks: Mapping[str, int] | int | None = None,
 ) -> xr.DataArray:
@@ -265,7 +265,7 @@ def pyramid(
     >>> da = spatial_xr.from_array(np.ones((8, 64, 64), "int16"), spacing=(4.0, 1.0, 1.0))
     >>> tree = da.spatial.pyramid(levels=3, chunks=32)
     >>> [tuple(tree[f"scale{k}"]["image"].shape) for k in range(3)]
-    [(8, 64, 64), (8, 32, 32), (4, 16, 16)]
+    [(8, 64, 64), (8, 32, 32), (8, 16, 16)]
     """
     plan = plan_pyramid(da, levels, factors, chunks, method, label=label)
     level0 = assign_grid(da, plan.grids[0])

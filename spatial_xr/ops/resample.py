@@ -13,13 +13,14 @@ import dataclasses
 import itertools
 import uuid
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import dask.array
 import numpy as np
 import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
+from dask.typing import DaskCollection, Key
 from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.buffers import empty
@@ -417,7 +418,7 @@ def resample_dask(
     mar = INTERPOLATION_MARGIN[method]
     direct = direct_source(data)
     lead_bounds = [np.concatenate([[0], np.cumsum(c)]) for c in lead_chunks]
-    layer: dict[tuple[Any, ...], Any] = {}
+    layer: dict[Key, Any] = {}
     for lead_block in np.ndindex(*[len(c) for c in lead_chunks]):
         lead_shape = tuple(lead_chunks[a][b] for a, b in enumerate(lead_block))
         lead_slices = tuple(slice(int(lead_bounds[a][b]), int(lead_bounds[a][b + 1]))
@@ -439,7 +440,9 @@ def resample_dask(
             keys, pieces = box_pieces(data.name, data.chunks, lead_block, b0, b1)
             box_shape = tuple(int(v) for v in b1 - b0)
             layer[key] = (_block_task, list(keys), pieces, box_shape, job)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[data])
+    # a dask Array is a collection (dask's protocol misreads its staticmethod scheduler)
+    graph = HighLevelGraph.from_collections(name, layer,
+                                            dependencies=[cast(DaskCollection, data)])
     return dask.array.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype))
 
 

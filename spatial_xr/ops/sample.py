@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
+from dask.typing import Key
 from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.coords import grid_of
@@ -119,7 +120,7 @@ def sample(
     npts = pts.shape[0]
     pchunks = tuple(min(chunk_size, npts - s) for s in range(0, npts, chunk_size)) or (0,)
     name = "sample-" + tokenize(data.name, pts, method, fill, str(out_dtype))
-    layer: dict[tuple[Any, ...], Any] = {}
+    layer: dict[Key, Any] = {}
     for lead_block in np.ndindex(*[len(c) for c in lead_chunks]):
         lead_shape = tuple(lead_chunks[a][b] for a, b in enumerate(lead_block))
         offset = 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatial_xr.errors import DependencyError, ParameterError
+from spatial_xr.errors import DependencyError, ParameterError, SpatialXRError
 from spatial_xr.ops import _kernels, _native
 from spatial_xr.ops.cast import round_to_dtype
 
@@ -158,14 +158,17 @@ def test_empty_output_and_empty_points(box):
 
 
 def test_missing_build_names_the_fix(monkeypatch):
-    """A source checkout that was never installed has no compiled library: the error says
-    how to build it."""
-    monkeypatch.setattr(_native.importlib.util, "find_spec", lambda name: None)
+    """A source checkout that was never installed has no compiled library: the error (a
+    SpatialXRError and an ImportError) says how to get it."""
+    monkeypatch.setattr(_native, "LIBRARY", _native.LIBRARY.with_name("missing.so"))
     _native._lib.cache_clear()
     try:
-        with pytest.raises(_native.KernelsMissingError, match=r"pip install -e \.") as info:
+        with pytest.raises(_native.KernelsMissingError,
+                           match=r"missing\.so does not exist.*pip install spatial-xr.*"
+                                 r"pip install -e \.") as info:
             _native._lib()
         assert isinstance(info.value, DependencyError)  # caught by except SpatialXRError
+        assert isinstance(info.value, SpatialXRError) and isinstance(info.value, ImportError)
     finally:
         monkeypatch.undo()
         _native._lib.cache_clear()

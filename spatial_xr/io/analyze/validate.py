@@ -8,7 +8,7 @@ geometry, so spatial_xr refuses it (NIfTI pairs get the NIfTI checks,
 from __future__ import annotations
 
 import gzip
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -42,7 +42,8 @@ def check_analyze_header(path: str) -> None:
             f"{path!r} is truncated: {len(raw)} bytes, too short for an Analyze header "
             f"({header_dtype.itemsize} bytes)"
         )
-    for order in "<>":
+    orders: tuple[Literal["<", ">"], ...] = ("<", ">")
+    for order in orders:
         h = np.frombuffer(raw, dtype=header_dtype.newbyteorder(order))[0]
         if int(h["sizeof_hdr"]) == header_dtype.itemsize:
             break

@@ -12,11 +12,12 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag
+from pydicom.uid import UID
 
 from spatial_xr.io.dicom.fastheader import parse_file_meta
 
@@ -140,13 +141,13 @@ def read_deflated(f: IO[bytes], tags: Sequence[int]) -> tuple[Dataset, bool] | N
     ts, start = meta
     stream = InflatingReader(f, start)
     ds = pydicom.filereader.read_dataset(
-        stream, is_implicit_VR=False, is_little_endian=True, stop_when=_at_pixel_data,
-        specific_tags=list(tags),
+        cast(BinaryIO, stream), is_implicit_VR=False, is_little_endian=True,
+        stop_when=_at_pixel_data, specific_tags=list(tags),
     )
     head = stream.read(4)
     has_pixels = len(head) == 4 and (
         int.from_bytes(head[:2], "little") << 16 | int.from_bytes(head[2:], "little")
     ) in _PIXEL_TAGS
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ts
+    ds.file_meta.TransferSyntaxUID = UID(ts)
     return ds, has_pixels

@@ -51,13 +51,14 @@ def _convert(vr: str, raw: bytes) -> Any:
     fmt = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}.get(vr)
     if fmt is not None:
         n = len(raw) // struct.calcsize(fmt)
-        vals = struct.unpack(f"<{n}{fmt}", raw[: n * struct.calcsize(fmt)])
-        return None if n == 0 else (vals[0] if n == 1 else list(vals))
+        nums = struct.unpack(f"<{n}{fmt}", raw[: n * struct.calcsize(fmt)])
+        return None if n == 0 else (nums[0] if n == 1 else list(nums))
     text = raw.decode("latin-1").rstrip("\x00 ").lstrip(" ") if vr != "UI" else \
         raw.decode("latin-1").rstrip("\x00 ")
     if text == "":
         return None
     parts = [p.strip() for p in text.split("\\")] if vr not in ("LT", "ST", "UT") else [text]
+    vals: list[Any]
     try:
         if vr == "DS":
             vals = [float(p) for p in parts]

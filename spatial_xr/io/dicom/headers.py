@@ -350,7 +350,7 @@ def base_fields(ds: Dataset, path: str, offset: int, *, identifying: bool) -> di
         "iop": floats_or_none(ds.get("ImageOrientationPatient"), 6),
         "pixel_spacing": floats_or_none(
             ds.get("PixelSpacing", ds.get("ImagerPixelSpacing")), 2
-        ),  # type: ignore[dict-item]
+        ),
         "slice_thickness": float_or_none(ds.get("SliceThickness")),
         "spacing_between_slices": float_or_none(ds.get("SpacingBetweenSlices")),
         "slope": float_or_none(ds.get("RescaleSlope")) or 1.0,

@@ -258,10 +258,10 @@ def arrange(
         )
     if f0.ipp is None or f0.iop is None:  # a slice, or one file's frames, without geometry
         thick = f0.spacing_between_slices or f0.slice_thickness or 1.0
-        order = sorted(range(len(frames)), key=lambda i: frames[i].frame)
+        by_frame = sorted(range(len(frames)), key=lambda i: frames[i].frame)
         grid = Grid((f0.cols, f0.rows, len(frames)), (scol, srow, thick), (0.0, 0.0, 0.0),
                     direction)
-        return Layout(frames, np.array([order], np.intp), grid, None, None, None)
+        return Layout(frames, np.array([by_frame], np.intp), grid, None, None, None)
 
     pos = np.array([f.ipp for f in frames], np.float64)
     dist = pos @ direction[:, 2]

@@ -161,7 +161,7 @@ def _read_native(
         _check_extent(f, path, start, length, (k + 1) * nbytes, k)
         f.seek(start + k * nbytes)
         if out is not None:
-            got = f.readinto(memoryview(out).cast("B"))
+            got = f.readinto(out.data.cast("B"))
             arr = out
         else:
             buf = f.read(nbytes)
@@ -412,9 +412,10 @@ class DicomSliceArray:
         if out.kind in "iu" and sd.itemsize == out.itemsize:
             raw = dest.view(sd)  # read in place, rescale in place
         else:
-            raw = cache.get(("tmp", sd.str))
-            if raw is None:
-                raw = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
+            scratch = cache.get(("tmp", sd.str))
+            if scratch is None:
+                scratch = cache[("tmp", sd.str)] = np.empty((self.rows, self.cols), sd)
+            raw = scratch
         read_frame(path, frame, offset, ts, self.rows, self.cols, sd, self.bits_stored, 1,
                    out=raw, bits_allocated=self.bits_allocated)
         if out.kind == "f":
@@ -444,12 +445,9 @@ class DicomSliceArray:
         slope, inter = float(self.slopes[t, z]), float(self.intercepts[t, z])  # type: ignore[index]
         if slope == 1.0 and inter == 0.0:
             return raw.astype(self.dtype, copy=False)
-        work = np.float64 if self.dtype.kind == "f" else np.int64
-        if work is np.int64:
-            out = raw.astype(np.int64) * int(slope) + int(inter)
-        else:
-            out = raw.astype(np.float64) * slope + inter
-        return out.astype(self.dtype)
+        if self.dtype.kind != "f":
+            return (raw.astype(np.int64) * int(slope) + int(inter)).astype(self.dtype)
+        return (raw.astype(np.float64) * slope + inter).astype(self.dtype)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         return _assemble(self, key)

@@ -172,7 +172,8 @@ def write_dicom_series(
                 meta.MediaStorageSOPClassUID = sop_class
                 meta.MediaStorageSOPInstanceUID = generate_uid()
                 meta.TransferSyntaxUID = ExplicitVRLittleEndian
-                ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+                fname = tmp / f"IM{k + 1:05d}.dcm"
+                ds = FileDataset(str(fname), {}, file_meta=meta, preamble=b"\0" * 128)
                 ds.SpecificCharacterSet = "ISO_IR 192"
                 ds.SOPClassUID = sop_class
                 ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
@@ -206,6 +207,6 @@ def write_dicom_series(
                 ds.RescaleIntercept = _ds(inter)
                 ds.RescaleType = "HU" if modality == "CT" else "US"
                 ds.PixelData = np.ascontiguousarray(pix, dtype=stored.newbyteorder("<")).tobytes()
-                ds.save_as(tmp / f"IM{k + 1:05d}.dcm", enforce_file_format=True)
+                ds.save_as(fname, enforce_file_format=True)
             start += size
     return folder

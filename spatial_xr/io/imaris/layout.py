@@ -283,9 +283,10 @@ def read_layout(path: str | os.PathLike[str]) -> ImarisLayout:
                 "holds ExtMin/ExtMax and the image size); not a complete Imaris file"
             )
         image = f[where_image].attrs
-        image_size = None
+        image_size: tuple[int, int, int] | None = None
         if all(a in image for a in "XYZ"):
-            image_size = tuple(attr_size(image, a, where_image, path) for a in "ZYX")
+            nz, ny, nx = (attr_size(image, a, where_image, path) for a in "ZYX")
+            image_size = (nz, ny, nx)
         levels = tuple(_level(f, root, r, n_t, n_c, image_size, path)
                        for r in range(n_levels))
         if image_size is not None and levels[0].shape_zyx != image_size:

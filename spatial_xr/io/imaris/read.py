@@ -80,7 +80,7 @@ def _indices(sel: Selector, size: int, what: str, dim: str) -> tuple[list[int], 
     if isinstance(sel, slice):
         return list(range(size))[sel], True
     single = isinstance(sel, int | np.integer)
-    idx = [int(sel)] if single else [int(i) for i in sel]
+    idx = [int(sel)] if isinstance(sel, int | np.integer) else [int(i) for i in sel]
     if any(not -size <= i < size for i in idx):
         raise DimensionError(f"{what}={sel!r} is out of range for {size} {dim!r} entries")
     return [i % size for i in idx], not single

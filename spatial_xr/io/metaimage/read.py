@@ -26,7 +26,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import dask
 import dask.array as dsa
@@ -107,7 +107,7 @@ class MetaImageArray:
         if self.lead == 0:
             arr = self.pieces[0].read_box(box)
         else:
-            arr = empty([len(r) for r in box], stored)
+            arr = empty(tuple(len(r) for r in box), stored)
             outer = box[: self.lead]
             for rel in np.ndindex(*[len(r) for r in outer]):
                 idx = tuple(r[i] for r, i in zip(outer, rel, strict=True))
@@ -225,7 +225,7 @@ def _piece(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bo
     base = hdr.data_offset if local else 0
     if hdr.header_size > 0:
         base = hdr.header_size
-    codec = "zlib" if hdr.compressed else "raw"
+    codec: Literal["raw", "zlib"] = "zlib" if hdr.compressed else "raw"
     if hdr.header_size == -1:
         if hdr.compressed:
             raise FormatError(

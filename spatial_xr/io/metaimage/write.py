@@ -145,7 +145,7 @@ def slab_bytes(data: xr.DataArray, stored: np.dtype[Any]) -> Iterator[memoryview
             if isinstance(block, dsa.Array):
                 (block,) = dask.compute(block)
             out = np.ascontiguousarray(np.asarray(block), dtype=stored)
-            yield memoryview(out).cast("B")
+            yield out.data.cast("B")
             z0 += dz
 
 

@@ -21,7 +21,8 @@ __all__ = ["MGH_EXTENSIONS", "write_mgh"]
 
 MGH_EXTENSIONS = (".mgh", ".mgz")
 
-_LOSSLESS = {np.dtype(np.bool_): np.dtype(np.uint8), np.dtype(np.int8): np.dtype(np.int16)}
+_LOSSLESS: dict[np.dtype[Any], np.dtype[Any]] = {np.dtype(np.bool_): np.dtype(np.uint8),
+                                                  np.dtype(np.int8): np.dtype(np.int16)}
 """dtypes MGH lacks, and the MGH type that holds every value of them."""
 
 _TIME_TO_MS = {"millisecond": 1.0, "ms": 1.0, "second": 1000.0, "s": 1000.0,

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import functools
 import gzip
+import io
 import math
 import os
 import warnings
 import zlib
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 
 import dask
 import dask.array as dsa
@@ -54,6 +55,9 @@ from spatial_xr.io.chunking import resolve_frame_chunks
 from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.nifti.validate import check_nifti_file
 from spatial_xr.io.validate import declared_nbytes, require_data_fits
+
+if TYPE_CHECKING:
+    from nibabel.arrayproxy import ArrayProxy
 
 __all__ = [
     "COLOR_DTYPES",
@@ -102,9 +106,9 @@ def open_file(path: str) -> IO[bytes]:
         try:
             from isal import igzip
 
-            return igzip.open(path, "rb")  # type: ignore[return-value]
+            return igzip.open(path, "rb")
         except ImportError:
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
 
 
@@ -116,7 +120,8 @@ def _read_errors() -> tuple[type[BaseException], ...]:
     try:
         from isal import isal_zlib
 
-        errors.append(isal_zlib.error)
+        # (isal's stubs declare the class as an instance)
+        errors.append(cast(type[BaseException], isal_zlib.error))
     except ImportError:
         pass
     return tuple(errors)
@@ -252,7 +257,7 @@ class NiftiArray:
         gzip streams are inflated once."""
         *outer, ry, rx = ranges
         nx = self.shape[-1]
-        out = empty([len(r) for r in ranges], self.raw_dtype)
+        out = empty(tuple(len(r) for r in ranges), self.raw_dtype)
         rows = np.empty(len(ry) * nx, self.raw_dtype)
         strides = np.cumprod([1, *self.shape[::-1]])[:-1][::-1]  # voxels per step, C order
         for rel in np.ndindex(*[len(r) for r in outer]):
@@ -274,8 +279,8 @@ class NiftiArray:
         fobj.seek(self.offset + start * self.raw_dtype.itemsize)
         # gzip streams: read through their buffered reader, whose ``readinto`` fills the
         # destination directly (GzipFile.readinto reads into a temporary bytes object)
-        reader = getattr(fobj, "_buffer", fobj) if self._gz else fobj
-        view = memoryview(out).cast("B")
+        reader = cast(io.BufferedIOBase, getattr(fobj, "_buffer", fobj) if self._gz else fobj)
+        view = out.data.cast("B")
         got = 0
         while got < view.nbytes:
             n = reader.readinto(view[got:])
@@ -414,12 +419,13 @@ def choose_affine(hdr: Any, path: str, affine: AffineChoice) -> np.ndarray:
 def affine_source(hdr: Any, affine: AffineChoice) -> str:
     """Which header fields the affine chosen by :func:`choose_affine` came from, as words
     for error messages (e.g. ``"the sform (srow_x/y/z)"``)."""
+    source: str = affine
     if affine == "best":
-        affine = "sform" if hdr["sform_code"] else "qform" if hdr["qform_code"] else "pixdim"
+        source = "sform" if hdr["sform_code"] else "qform" if hdr["qform_code"] else "pixdim"
     return {
         "sform": "the sform (srow_x/y/z)",
         "qform": "the qform (quatern_b/c/d, qoffset_x/y/z, pixdim)",
-    }.get(affine, "the pixdim-only affine (no qform or sform stored)")
+    }.get(source, "the pixdim-only affine (no qform or sform stored)")
 
 
 def open_nifti(
@@ -478,7 +484,8 @@ def open_nifti(
             f"{path!r} is {color} with a 5th data dim of {shape_f[4]}; spatial_xr gives the "
             f"{color} samples the c dim, so it reads colour files of up to 4 dims (x, y, z, t)"
         )
-    offset = int(img.dataobj.offset)
+    proxy = cast("ArrayProxy", img.dataobj)  # an image loaded from a file
+    offset = int(proxy.offset)
     header_end = int(hdr.single_vox_offset) + int(hdr.extensions.get_sizeondisk())
     if offset < header_end:
         raise FormatError(
@@ -490,7 +497,7 @@ def open_nifti(
     nbytes = declared_nbytes(shape_f, raw_dtype.itemsize)
     require_data_fits(path, offset, nbytes, compressed=gz)
 
-    slope, inter = float(img.dataobj.slope), float(img.dataobj.inter)
+    slope, inter = float(proxy.slope), float(proxy.inter)
     if not (np.isfinite(slope) and np.isfinite(inter)):
         raise FormatError(f"{path!r} has non-finite scl_slope/scl_inter ({slope}, {inter})")
     identity = slope == 1.0 and inter == 0.0

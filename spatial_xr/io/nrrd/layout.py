@@ -158,10 +158,10 @@ def nrrd_layout(hdr: NrrdHeader) -> NrrdLayout:
     for name in _NON_SPATIAL_OK:
         axes = [a for a, r in enumerate(roles) if r == name]
         if len(axes) > 1:
-            kinds = [_kind(hdr, a) for a in axes]
+            axis_kinds = [_kind(hdr, a) for a in axes]
             raise DimensionError(
                 f"{path!r} has {len(axes)} non-spatial axes that map to {name!r} (NRRD axes "
-                f"{axes}, kinds {kinds}); spatial_xr images have at most one 'c' and one "
+                f"{axes}, kinds {axis_kinds}); spatial_xr images have at most one 'c' and one "
                 "'t' dim — split the file per component first"
             )
     if len(spatial) not in (2, 3):
@@ -349,9 +349,9 @@ def _time(hdr: NrrdHeader, roles: list[str]) -> tuple[np.ndarray | None, str | N
         return None, None
     a = roles.index("t")
     n = hdr.sizes[a]
-    dirs = hdr.space_directions
-    if dirs is not None and dirs[a] is not None:  # time as the 4th world axis
-        dt = float(dirs[a][3])
+    direction = hdr.space_directions[a] if hdr.space_directions is not None else None
+    if direction is not None:  # time as the 4th world axis
+        dt = float(direction[3])
         t0 = float(hdr.space_origin[3]) if hdr.space_origin is not None else 0.0
         unit = hdr.space_units[3] if hdr.space_units is not None else ""
     else:

@@ -16,7 +16,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import dask
 import dask.array as dsa
@@ -305,10 +305,11 @@ def _gzip_writer(fobj: IO[bytes]) -> IO[bytes]:
     try:
         from isal import igzip
 
-        return igzip.IGzipFile(filename="", mode="wb", compresslevel=1,  # type: ignore
-                               fileobj=fobj, mtime=0)
+        return cast(IO[bytes], igzip.IGzipFile(filename="", mode="wb", compresslevel=1,
+                                               fileobj=fobj, mtime=0))
     except ImportError:
-        return gzip.GzipFile(filename="", mode="wb", compresslevel=1, fileobj=fobj, mtime=0)
+        return cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", compresslevel=1,
+                                             fileobj=fobj, mtime=0))
 
 
 def _write_data(f: IO[bytes], data: xr.DataArray, dtype: np.dtype[Any], encoding: str) -> None:
@@ -348,7 +349,7 @@ def _slabs(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[memoryview]:
                 _compute_into(block, out)
             else:
                 out[...] = block
-            yield memoryview(out).cast("B")
+            yield out.data.cast("B")
             z0 += dz
 
 

@@ -220,7 +220,8 @@ def select_level(
     if isinstance(target, Mapping):
         missing = set(target) - set(dims)
         if missing:
-            raise DimensionError(f"spacing= names dims {sorted(missing)} the image lacks ({dims})")
+            raise DimensionError(
+                f"spacing= names dims {sorted(missing, key=str)} the image lacks ({dims})")
         want = {str(k): float(v) for k, v in target.items()}
     else:
         arr = np.atleast_1d(np.asarray(target, np.float64))

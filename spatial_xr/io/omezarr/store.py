@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import zarr
+import zarr.abc.store
 import zarr.storage
 
 from spatial_xr.errors import ParameterError, PathNotFoundError, UnsupportedOptionError, require

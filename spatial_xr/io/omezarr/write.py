@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 import zarr
 import zarr.errors
+from numpy.typing import ArrayLike
 
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, OverwriteError, UnsupportedOptionError
@@ -229,7 +230,9 @@ def _as_dask(da: xr.DataArray, block: tuple[int, ...]) -> dsa.Array:
 
 
 def _store_level(da: xr.DataArray, arr: zarr.Array, block: tuple[int, ...]) -> None:
-    dsa.store(_as_dask(da, block).rechunk(block), arr, lock=False, compute=True)
+    # a zarr Array is a store target (dask's annotation names only numpy array-likes)
+    dsa.store(_as_dask(da, block).rechunk(block), cast(ArrayLike, arr), lock=False,
+              compute=True)
 
 
 def _from_stored(arr: zarr.Array, like: xr.DataArray, block: tuple[int, ...]) -> xr.DataArray:
@@ -305,7 +308,7 @@ def _write_group(
         meta_levels.append((f"scale{k}/image", scale, trans, units))
     if pending:  # given levels: one computation, so shared upstream tasks run once
         dsa.store([_as_dask(lv, b).rechunk(b) for lv, _, b in pending],
-                  [arr for _, arr, _ in pending], lock=False, compute=True)
+                  [cast(ArrayLike, arr) for _, arr, _ in pending], lock=False, compute=True)
     if nifti is not None:
         write_header_bytes(root, nifti)
     dims = [str(d) for d in levels[0].dims]
@@ -428,8 +431,8 @@ def to_ome_zarr(
     if nifti:  # before anything is written: a dtype NIfTI lacks fails here
         grid0 = plan.grids[0] if plan is not None else _given_grids(levels_da)[0]
         header = header_bytes(levels_da[0], grid0)
-    kwargs = dict(plan=plan, version=version, chunks=chunks, shards=shards, codec=codec,
-                  name=name, nifti=header)
+    kwargs: dict[str, Any] = dict(plan=plan, version=version, chunks=chunks, shards=shards,
+                                  codec=codec, name=name, nifti=header)
     ctx: Any = contextlib.nullcontext()
     if progress:
         from dask.diagnostics import ProgressBar
