@@ -21,6 +21,7 @@ TEST_EXTRA_MODULES = {
     "pylibjpeg-libjpeg": ["libjpeg"],
     "pylibjpeg-openjpeg": ["openjpeg"],
     "pynrrd": ["nrrd"],
+    "nifti-zarr": ["niizarr"],
 }
 
 
