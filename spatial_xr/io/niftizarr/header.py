@@ -29,7 +29,7 @@ import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import nibabel as nib
 import numpy as np
@@ -118,7 +118,7 @@ def header_bytes(da: xr.DataArray, grid: Grid) -> bytes:
     FormatError
         NIfTI has no datatype for ``da``'s dtype.
     """
-    version = 2 if max(int(n) for n in da.shape) > NIFTI1_MAX_DIM else 1
+    version: Literal[1, 2] = 2 if max(int(n) for n in da.shape) > NIFTI1_MAX_DIM else 1
     hdr = nifti_header(da, version=version, color=False, grid=grid)
     return bytes(hdr.binaryblock)
 

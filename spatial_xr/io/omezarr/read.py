@@ -172,6 +172,11 @@ def _nifti_header(
             f"dataset {meta.levels[0].path!r} listed in the multiscales metadata is missing "
             "from the store"
         ) from exc
+    if not hasattr(level0, "shape"):
+        raise FormatError(
+            f"dataset {meta.levels[0].path!r} listed in the multiscales metadata is a group, "
+            "not an array"
+        )
     header.check_level0(meta, level0.shape)
     return header
 
