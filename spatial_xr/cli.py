@@ -108,8 +108,14 @@ def _formats_run(args: argparse.Namespace) -> int:
         return 0
     cols = ["name", "extensions", "read", "write", "partial_reads", "multiscale", "remote",
             "origin"]
-    cells = [[("yes" if r[c] is True else "no" if r[c] is False else str(r[c])) for c in cols]
-             for r in rows]
+    def cell(row: dict[str, object], col: str) -> str:
+        value = row[col]
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        text = str(value)
+        return text if len(text) <= 32 else text[:31] + "…"  # long lists: see --json
+
+    cells = [[cell(r, c) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for row in cells:
