@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import dask
@@ -44,7 +43,7 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid, compose_affine, decompose_affine
 from spatial_xr.geometry.orientation import direction_to_code
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import default_z_chunk, resolve_chunks
 from spatial_xr.io.metaimage.header import (
     MetaImageHeader,
     list_file_count,
@@ -352,16 +351,7 @@ def open_metaimage(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.Da
     out_dtype = lazy.dtype
     one_stream = hdr.compressed and len(streams) == 1
     default = _default_chunks(c_shape, c_names, out_dtype.itemsize, one_stream)
-    if chunks is None:
-        c_chunks: Any = default
-    elif isinstance(chunks, Mapping):
-        c_chunks = chunks_by_name(chunks, c_names, default, c_shape)
-    elif isinstance(chunks, tuple | list) and len(chunks) == len(c_names):
-        order = [d for d in ("t", "c", "z", "y", "x") if d in c_names]
-        by_name = dict(zip(order, chunks, strict=True))
-        c_chunks = tuple(by_name[d] for d in c_names)
-    else:
-        c_chunks = chunks
+    c_chunks = resolve_chunks(chunks, c_names, c_shape, default)
     stats = [os.stat(p.path) for p in streams[:1]] + [os.stat(path)]
     token = dask.base.tokenize(path, [(s.st_mtime_ns, s.st_size) for s in stats],
                                [(p.path, p.offset, p.codec) for p in streams], str(out_dtype),

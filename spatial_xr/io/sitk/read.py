@@ -26,7 +26,7 @@ import locale
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -38,7 +38,7 @@ from spatial_xr.coords import assign_grid
 from spatial_xr.errors import FormatError, PathNotFoundError, SpatialXRWarning, require
 from spatial_xr.geometry import Grid
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import default_z_chunk, resolve_chunks
 from spatial_xr.io.indexing import finish_selection, selection_ranges
 from spatial_xr.io.sitk.ios import image_io
 from spatial_xr.io.validate import require_data_fits
@@ -243,12 +243,7 @@ def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     lazy = SitkArray(path, io_name, grid.shape_xyz, components, dtype, min_size)
     names = ("z", "y", "x")[3 - grid.ndim:] + (("c",) if components > 1 else ())
     default = _default_chunks(lazy, streams)
-    if isinstance(chunks, Mapping):
-        chunks = chunks_by_name(chunks, names, default, lazy.shape)
-    elif isinstance(chunks, tuple | list) and len(chunks) == len(names) and "c" in names:
-        chunks = (*chunks[1:], chunks[0])  # given in DataArray order (c first)
-    elif chunks is None:
-        chunks = default
+    chunks = resolve_chunks(chunks, names, lazy.shape, default)
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, io_name)
     data = fresh_read_array(dsa.from_array(
