@@ -60,6 +60,7 @@ __all__ = [
     "TIME_UNITS",
     "NiftiArray",
     "affine_source",
+    "assign_nifti_units",
     "choose_affine",
     "color_kind",
     "is_nifti_path",
@@ -444,17 +445,33 @@ def open_nifti(
     data = fresh_read_array(dsa.from_array(
         lazy, chunks=c_chunks, asarray=False, fancy=True, name=f"nifti-{token}",
         meta=np.empty((0,) * lazy.ndim, out_dtype)))
-    units_x, units_t = hdr.get_xyzt_units()
     da = xr.DataArray(data, dims=names, name="image", attrs=attrs)
     if "c" in names:
         da = da.transpose(*[d for d in ("t", "c", "z", "y", "x") if d in names])
-    da = assign_grid(da, grid)
+    return assign_nifti_units(assign_grid(da, grid), hdr)
+
+
+def assign_nifti_units(da: xr.DataArray, hdr: Any) -> xr.DataArray:
+    """The coords' units from a NIfTI header's ``xyzt_units`` and, for a ``t`` dim, the
+    ``t`` coordinate from ``pixdim[4]`` (when finite and > 0; starting at 0).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Image with ``z, y, x`` coords (and maybe a ``t`` dim).
+    hdr : nibabel.Nifti1Header or nibabel.Nifti2Header
+        Header of a NIfTI file or pair.
+
+    Returns
+    -------
+    xarray.DataArray
+    """
+    units_x, units_t = hdr.get_xyzt_units()
     for d in ("z", "y", "x"):
         da.coords[d].attrs["units"] = SPACE_UNITS.get(units_x, "millimeter")
-    if "t" in names:
-        dt = float(hdr["pixdim"][4])
-        if np.isfinite(dt) and dt > 0:
-            da = da.assign_coords(t=("t", dt * np.arange(da.sizes["t"], dtype=np.float64)))
-            if units_t in TIME_UNITS:
-                da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
+    dt = float(hdr["pixdim"][4])
+    if "t" in da.dims and np.isfinite(dt) and dt > 0:
+        da = da.assign_coords(t=("t", dt * np.arange(da.sizes["t"], dtype=np.float64)))
+        if units_t in TIME_UNITS:
+            da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
     return da
