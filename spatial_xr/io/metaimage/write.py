@@ -17,8 +17,8 @@ from typing import IO, Any
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import assign_grid, grid_of, spatial_dims
-from spatial_xr.errors import DimensionError, FormatError
+from spatial_xr.coords import assign_grid, extra_dims, grid_of
+from spatial_xr.errors import FormatError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output, check_overwrite
 from spatial_xr.io.metaimage.read import DISTANCE_UNITS, is_metaimage_path
@@ -44,13 +44,7 @@ def _numbers(values: Any) -> str:
 def _layout(da: xr.DataArray) -> xr.DataArray:
     """The image as dims (t, z, y, x, c): MetaImage's x, y, z, t with channels
     interleaved, reversed."""
-    sdims = spatial_dims(da)
-    unknown = [d for d in da.dims if d not in (*sdims, "t", "c")]
-    if unknown:
-        raise DimensionError(
-            f"MetaImage stores dims x, y, z, t and channels (c); this image also has "
-            f"{unknown}. Select or stack them first (e.g. da.isel(...))."
-        )
+    extra_dims(da, ("t", "c"), "MetaImage stores dims x, y, z, t and channels (c)")
     order = [d for d in ("t", "z", "y", "x", "c") if d in da.dims]
     return da.transpose(*order)
 

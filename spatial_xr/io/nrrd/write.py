@@ -18,9 +18,8 @@ from typing import IO, Any, Literal
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import grid_of, spatial_dims
+from spatial_xr.coords import extra_dims, grid_of
 from spatial_xr.errors import (
-    DimensionError,
     FormatError,
     ParameterError,
     SpatialXRWarning,
@@ -68,14 +67,7 @@ def _unit_name(udunits: str, table: dict[str, str]) -> str:
 def _file_layout(da: xr.DataArray) -> xr.DataArray:
     """The image as dims (t, z, y, x, c) minus absent ones: C order of NRRD's c, x, y, z,
     t."""
-    sdims = spatial_dims(da)
-    extra = [str(d) for d in da.dims if d not in sdims]
-    unknown = [d for d in extra if d not in ("t", "c")]
-    if unknown:
-        raise DimensionError(
-            f"NRRD stores dims x, y, z plus optional c and t; this image also has {unknown}. "
-            "Select or stack them first (e.g. da.isel(...))."
-        )
+    extra_dims(da, ("t", "c"), "NRRD stores dims x, y, z plus optional c and t")
     return da.transpose(*[d for d in ("t", "z", "y", "x", "c") if d in da.dims])
 
 
