@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_DIMS",
     "DEFAULT_UNITS",
     "assign_grid",
+    "extra_dims",
     "from_array",
     "grid_of",
     "spatial_dims",
@@ -52,6 +53,42 @@ def spatial_dims(da: xr.DataArray) -> tuple[str, ...]:
             "dim_2='x')."
         )
     return dims
+
+
+def extra_dims(da: xr.DataArray, allowed: Sequence[str], stores: str,
+               fix: str = "Select or stack them first (e.g. da.isel(...)).") -> list[str]:
+    """The non-spatial dims of ``da`` (in array order), after checking that a file format
+    or library can hold them.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+    allowed : sequence of str
+        Non-spatial dims the target holds (e.g. ``("t", "c")``).
+    stores : str
+        What the target holds, for the message (e.g. ``"NRRD stores dims x, y, z plus
+        optional c and t"``).
+    fix : str
+        How to fix an image with other dims, for the message; ``{first}`` stands for the
+        first such dim.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    DimensionError
+        ``y`` or ``x`` is missing, or a dim is neither spatial nor in ``allowed`` (the
+        message names it).
+    """
+    sdims = spatial_dims(da)
+    extra = [str(d) for d in da.dims if d not in sdims]
+    unknown = [d for d in extra if d not in allowed]
+    if unknown:
+        raise DimensionError(f"{stores}; this image also has {unknown}. "
+                             + fix.format(first=unknown[0]))
+    return extra
 
 
 def _direction_xyz(da: xr.DataArray, n: int) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import spatial_xr
-from spatial_xr.coords import values_by_dim
-from spatial_xr.errors import GeometryError
+from spatial_xr.coords import extra_dims, values_by_dim
+from spatial_xr.errors import DimensionError, GeometryError
 
 
 def test_scalar_sequence_mapping_and_default():
@@ -41,3 +41,16 @@ def test_sequence_follows_the_array_dim_order():
 def test_bad_values_name_the_argument(value, fragment):
     with pytest.raises(GeometryError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
         values_by_dim(value, ("z", "y", "x"), "spacing")
+
+
+def test_extra_dims_names_what_the_target_cannot_hold() -> None:
+    da = spatial_xr.from_array(np.zeros((2, 3, 4, 5, 6), np.int16),
+                               dims=("t", "c", "z", "y", "x"))
+    assert extra_dims(da, ("t", "c"), "X stores t, c") == ["t", "c"]
+    with pytest.raises(DimensionError, match=r"^X stores t; this image also has \['c'\]\. "
+                                             r"Select or stack them first"):
+        extra_dims(da, ("t",), "X stores t")
+    with pytest.raises(DimensionError, match=r"also has \['t', 'c'\]\. Try da\.isel\(t=0\)"):
+        extra_dims(da, (), "X stores z, y, x", "Try da.isel({first}=0)")
+    with pytest.raises(DimensionError, match="needs spatial dims named 'y' and 'x'"):
+        extra_dims(da.isel(y=0), ("t", "c"), "X stores t, c")

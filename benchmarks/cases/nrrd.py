@@ -14,30 +14,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.cases._common import checksum, module_has, reader_registered
-from benchmarks.harness import Case, Side
+from benchmarks.cases._common import (
+    Peer,
+    checksum,
+    format_cases,
+    module_has,
+    ours_sides,
+    out_file,
+    reader_registered,
+    sitk_sides,
+)
+from benchmarks.harness import Case
 
 M = "benchmarks.cases.nrrd"
-SLAB = 10
-
-
-def _slab(nz: int) -> tuple[int, int]:
-    """First slice and count of the slab: ``SLAB`` slices around the middle."""
-    n = min(SLAB, nz)
-    return max(0, nz // 2 - n // 2), n
 
 
 def _tiny(p: dict[str, Any]) -> str:
     """A 4×4×4 NRRD file with the input's encoding, for each side's warm-up call."""
-    from pathlib import Path
-
     import numpy as np
     import SimpleITK as sitk
 
-    out = Path(p["out_dir"])
-    out.mkdir(parents=True, exist_ok=True)
     gz = p["input_path"].endswith("_gz.nrrd")
-    path = out / f"tiny{'_gz' if gz else ''}.nrrd"
+    path = out_file(p, f"tiny{'_gz' if gz else ''}.nrrd")
     sitk.WriteImage(sitk.GetImageFromArray(np.zeros((4, 4, 4), np.int16)), str(path),
                     useCompression=gz)
     return str(path)
@@ -47,42 +45,8 @@ def _requires() -> str | None:
     return reader_registered("nrrd") or module_has("nrrd", "read_header", "read")
 
 
-# --------------------------------------------------------------------- ours
-def _import_ours(p: dict[str, Any]) -> Any:
-    import spatial_xr
-
-    spatial_xr.open_image(_tiny(p)).values  # noqa: B018
-    return spatial_xr
-
-
-def ours_open(p: dict[str, Any]) -> Callable[[], Any]:
-    spatial_xr = _import_ours(p)
-
-    def run() -> Any:
-        return list(spatial_xr.open_image(p["input_path"]).shape)
-
-    return run
-
-
-def ours_read(p: dict[str, Any]) -> Callable[[], Any]:
-    spatial_xr = _import_ours(p)
-
-    def run() -> Any:
-        arr = spatial_xr.open_image(p["input_path"]).values
-        return {"summary": checksum(arr), "extra": {"bytes": int(arr.nbytes)}}
-
-    return run
-
-
-def ours_slab(p: dict[str, Any]) -> Callable[[], Any]:
-    spatial_xr = _import_ours(p)
-
-    def run() -> Any:
-        da = spatial_xr.open_image(p["input_path"])
-        z0, n = _slab(da.sizes["z"])
-        return checksum(da.isel(z=slice(z0, z0 + n)).values)
-
-    return run
+ours_open, ours_read, ours_slab = ours_sides(_tiny)
+sitk_open, sitk_read, sitk_slab = sitk_sides(_tiny)
 
 
 # --------------------------------------------------------------------- pynrrd
@@ -109,64 +73,11 @@ def pynrrd_read(p: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
-# --------------------------------------------------------------------- SimpleITK
-def sitk_open(p: dict[str, Any]) -> Callable[[], Any]:
-    import SimpleITK as sitk
-
-    sitk.ReadImage(_tiny(p))
-
-    def run() -> Any:
-        reader = sitk.ImageFileReader()
-        reader.SetFileName(p["input_path"])
-        reader.ReadImageInformation()
-        return list(reader.GetSize()[::-1])
-
-    return run
-
-
-def sitk_read(p: dict[str, Any]) -> Callable[[], Any]:
-    import SimpleITK as sitk
-
-    sitk.ReadImage(_tiny(p))
-
-    def run() -> Any:
-        img = sitk.ReadImage(p["input_path"])
-        return checksum(sitk.GetArrayViewFromImage(img), keep=img)
-
-    return run
-
-
-def sitk_slab(p: dict[str, Any]) -> Callable[[], Any]:
-    import SimpleITK as sitk
-
-    sitk.ReadImage(_tiny(p))
-
-    def run() -> Any:
-        reader = sitk.ImageFileReader()
-        reader.SetFileName(p["input_path"])
-        reader.ReadImageInformation()
-        nx, ny, nz = reader.GetSize()
-        z0, n = _slab(nz)
-        reader.SetExtractIndex([0, 0, z0])
-        reader.SetExtractSize([nx, ny, n])
-        img = reader.Execute()
-        return checksum(sitk.GetArrayViewFromImage(img), keep=img)
-
-    return run
-
-
 def _cases() -> list[Case]:
-    out = []
-    for label, inp in (("raw", "ct_nrrd"), ("gzip", "ct_nrrd_gz")):
-        for op, what in (("open", "open (header only)"), ("read", "full read"),
-                         ("slab", f"{SLAB}-slice slab")):
-            peers = [Side("SimpleITK", f"{M}:sitk_{op}")]
-            if op != "slab":
-                peers.append(Side("pynrrd", f"{M}:pynrrd_{op}"))
-            out.append(Case(name=f"nrrd {label} .nrrd {what}",
-                            ours=Side("spatial_xr", f"{M}:ours_{op}"), peers=peers,
-                            inputs=(inp,), requires=_requires, quick=label == "raw"))
-    return out
+    peers = [Peer("SimpleITK", "sitk"), Peer("pynrrd", "pynrrd", ("open", "read"))]
+    return [case for label, inp in (("raw", "ct_nrrd"), ("gzip", "ct_nrrd_gz"))
+            for case in format_cases(M, f"nrrd {label} .nrrd", inp, peers,
+                                     requires=_requires, quick=label == "raw")]
 
 
 CASES = _cases()

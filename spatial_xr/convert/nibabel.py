@@ -18,30 +18,15 @@ import nibabel as nib
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import DEFAULT_UNITS, assign_grid, grid_of, spatial_dims
+from spatial_xr.coords import DEFAULT_UNITS, assign_grid, grid_of
 from spatial_xr.errors import DimensionError, FormatError
 from spatial_xr.geometry import Grid, decompose_affine, lps_ras_flip
+from spatial_xr.io.nifti.write import nifti_layout
 
 __all__ = ["from_nibabel", "to_nibabel"]
 
 _UNITS_TO_NIFTI = {"millimeter": "mm", "micrometer": "micron", "meter": "meter"}
 _UNITS_FROM_NIFTI = {v: k for k, v in _UNITS_TO_NIFTI.items()}
-
-
-def _nifti_order(da: xr.DataArray) -> xr.DataArray:
-    """The image as dims ``(c, t, z, y, x)`` (NIfTI's ``x, y, z, t, c`` reversed)."""
-    sdims = spatial_dims(da)
-    extra = [str(d) for d in da.dims if d not in sdims]
-    unknown = [d for d in extra if d not in ("t", "c")]
-    if unknown:
-        raise DimensionError(
-            f"NIfTI stores dims x, y, z, t, c; this image also has {unknown}. Select or "
-            "stack them first (e.g. da.isel(...))."
-        )
-    out = da if "z" in sdims else da.expand_dims("z")
-    if "c" in extra and "t" not in extra:
-        out = out.expand_dims("t")
-    return out.transpose(*[d for d in ("c", "t", "z", "y", "x") if d in out.dims])
 
 
 def to_nibabel(
@@ -76,7 +61,7 @@ def to_nibabel(
             np.append(grid.origin_xyz, 0.0),
             np.block([[grid.direction_xyz, np.zeros((2, 1))], [np.zeros((1, 2)), np.eye(1)]]),
         )
-    data = _nifti_order(da).data
+    data = nifti_layout(da).data
     if data.dtype == np.bool_:
         data = data.astype(np.uint8)
     data = data.T  # (c, t, z, y, x) → (x, y, z, t, c); a view / lazy transpose

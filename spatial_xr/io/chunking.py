@@ -1,4 +1,5 @@
-"""Default z chunking shared by the file readers (NIfTI, DICOM).
+"""Default z chunking and ``chunks=`` handling shared by the file readers (NIfTI, DICOM,
+NRRD, MetaImage, …).
 
 A volume (one ``t``/``c`` frame) of at most :data:`WHOLE_VOLUME_BYTES` is one dask chunk:
 a full read is then one contiguous read straight into the result, with no second
@@ -28,6 +29,7 @@ __all__ = [
     "chunks_by_name",
     "default_frame_chunks",
     "default_z_chunk",
+    "resolve_chunks",
     "resolve_frame_chunks",
 ]
 
@@ -119,9 +121,6 @@ def default_frame_chunks(
         Bytes per voxel in the output dtype.
     compressed : bool
         The file is gzip-compressed.
-    samples : int
-        > 0 for a colour file whose lazy array has a last axis of that many interleaved
-        samples per voxel (``shape_f`` without it); the default chunk spans them all.
 
     Returns
     -------
@@ -177,8 +176,37 @@ def resolve_frame_chunks(
     default = default_frame_chunks(shape_f, itemsize, compressed=compressed)
     if samples:
         default = (*default, samples)
+    return resolve_chunks(chunks, names, shape, default)
+
+
+def resolve_chunks(chunks: Any, names: Sequence[str], shape: Sequence[int],
+                   default: Sequence[int]) -> Any:
+    """A reader's ``chunks=`` argument for its lazy array, given the reader's defaults.
+
+    Parameters
+    ----------
+    chunks : None, mapping, sequence or anything dask accepts
+        ``None``: ``default``; a mapping by dim name (see :func:`chunks_by_name`); a
+        sequence with one value per dim **in DataArray order** (``t, c, z, y, x``);
+        anything else is passed to dask unchanged.
+    names : sequence of str
+        Dim names of the lazy array, in its order (e.g. ``("t", "z", "y", "x", "c")``).
+    shape : sequence of int
+        Shape of the lazy array.
+    default : sequence of int
+        The reader's default chunks, in ``names`` order.
+
+    Returns
+    -------
+    chunks for :func:`dask.array.from_array`, in ``names`` order.
+
+    Raises
+    ------
+    DimensionError
+        A mapping names a dim the image does not have.
+    """
     if chunks is None:
-        return default
+        return tuple(default)
     if isinstance(chunks, Mapping):
         return chunks_by_name(chunks, names, default, shape)
     if isinstance(chunks, tuple | list) and len(chunks) == len(names):

@@ -1,56 +1,115 @@
 """Index handling shared by the lazy file arrays: what to read from disk, what to select
-afterwards in memory."""
+afterwards in memory.
+
+A reader's ``__getitem__`` gets what dask passes with ``fancy=True``: per axis an integer,
+a slice (any step) or a 1-D integer or boolean array, arrays selecting along their own axis
+independently of each other (orthogonal indexing). :func:`selection_ranges` turns it into
+one ``range`` per axis with a positive step (what to read) and an index that
+:func:`finish_selection` applies to what was read (reversals, integer axes dropped, array
+selections relative to the range read).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["split_fancy"]
+from spatial_xr.errors import ParameterError
+
+__all__ = ["finish_selection", "selection_ranges"]
 
 
-def split_fancy(
-    key: Any, shape: tuple[int, ...]
-) -> tuple[list[Any], list[tuple[int, np.ndarray]]]:
-    """Split an index into a basic part (slices/ints, read from disk) and integer-array
-    selections applied afterwards in memory.
+def selection_ranges(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any, ...]]:
+    """Split an index into ranges to read and the index that cuts the read to it.
 
     Parameters
     ----------
-    key : index
-        What dask passes to a reader's ``__getitem__`` (``fancy=True``): a tuple of
-        slices, integers and integer or boolean arrays.
-    shape : tuple of int
+    key : int, slice, array or tuple of them
+        A numpy index (``...`` allowed; missing trailing axes are whole).
+    shape : sequence of int
         Shape of the indexed array.
 
     Returns
     -------
-    basic : list
-        One slice or integer per axis; an array selection becomes the slice spanning it.
-    post : list of (int, ndarray)
-        ``(axis of the basic read's result, indices relative to the slice start)``, to
-        apply with ``np.take`` in order.
+    ranges : list of range
+        One range per axis, step > 0: an integer is ``range(i, i + 1)``, a slice with a
+        negative step the same elements in increasing order, an array the step-1 range
+        from its smallest to its largest index.
+    post : tuple
+        Index for :func:`finish_selection` on the array read for ``ranges`` (shape
+        ``[len(r) for r in ranges]``).
+
+    Raises
+    ------
+    ParameterError
+        More indices than axes, or an integer or array index outside its axis (the
+        message names the axis size).
     """
     if not isinstance(key, tuple):
         key = (key,)
+    if any(k is Ellipsis for k in key):
+        i = next(i for i, k in enumerate(key) if k is Ellipsis)
+        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1:]
+    if len(key) > len(shape):
+        raise ParameterError(
+            f"too many indices: {len(key)} for an array of {len(shape)} axes"
+        )
     key = key + (slice(None),) * (len(shape) - len(key))
-    basic: list[Any] = []
-    post: list[tuple[int, np.ndarray]] = []
-    out_axis = 0
+    ranges: list[range] = []
+    post: list[Any] = []
     for k, n in zip(key, shape, strict=True):
-        if isinstance(k, list | np.ndarray):
+        if isinstance(k, slice):
+            r = range(*k.indices(n))
+            if r.step < 0:
+                r = r[::-1]
+                post.append(slice(None, None, -1))
+            else:
+                post.append(slice(None))
+            ranges.append(r if len(r) else range(0, 0))
+        elif isinstance(k, list | np.ndarray):
             idx = np.asarray(k)
-            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
+            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp).ravel()
             idx = np.where(idx < 0, idx + n, idx)
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise ParameterError(f"index out of bounds for an axis of size {n}")
             lo = int(idx.min()) if idx.size else 0
             hi = int(idx.max()) + 1 if idx.size else 0
-            basic.append(slice(lo, hi))
-            post.append((out_axis, idx - lo))
-            out_axis += 1
-        elif isinstance(k, int | np.integer):
-            basic.append(int(k))
+            ranges.append(range(lo, hi))
+            post.append(idx - lo)
         else:
-            basic.append(k)
-            out_axis += 1
-    return basic, post
+            i = int(k)
+            i = i + n if i < 0 else i
+            if not 0 <= i < n:
+                raise ParameterError(f"index {int(k)} is out of bounds for an axis of size {n}")
+            ranges.append(range(i, i + 1))
+            post.append(0)
+    return ranges, tuple(post)
+
+
+def finish_selection(arr: np.ndarray, post: tuple[Any, ...]) -> np.ndarray:
+    """Apply the ``post`` index of :func:`selection_ranges` to the array read for its
+    ranges.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Shape ``[len(r) for r in ranges]``.
+    post : tuple
+
+    Returns
+    -------
+    numpy.ndarray
+        The selection (a view of ``arr`` when no array index is involved).
+    """
+    if all(isinstance(p, slice) and p == slice(None) for p in post):
+        return arr
+    out = arr[tuple(slice(None) if isinstance(p, np.ndarray) else p for p in post)]
+    axis = 0
+    for p in post:
+        if isinstance(p, np.ndarray):
+            out = np.take(out, p, axis=axis)
+        if not isinstance(p, int | np.integer):
+            axis += 1
+    return out

@@ -28,7 +28,7 @@ from dask.utils import SerializableLock
 
 from spatial_xr.errors import FormatError, PathNotFoundError
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.indexing import split_fancy
+from spatial_xr.io.indexing import finish_selection, selection_ranges
 
 __all__ = [
     "ProxyArray",
@@ -122,15 +122,12 @@ class ProxyArray:
             return self._proxy
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        basic, post = split_fancy(key, self.shape)
-        if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
-               for k, n in zip(basic, self.shape, strict=True)):
-            return np.empty([len(range(*k.indices(n))) for k, n in
-                             zip(basic, self.shape, strict=True) if isinstance(k, slice)],
-                            self.dtype)
+        ranges, post = selection_ranges(key, self.shape)
+        if any(len(r) == 0 for r in ranges):
+            return finish_selection(np.empty([len(r) for r in ranges], self.dtype), post)
         proxy = self._get_proxy()
         try:
-            raw = proxy[tuple(basic[::-1])]
+            raw = proxy[tuple(slice(r.start, r.stop, r.step) for r in ranges[::-1])]
         except FileNotFoundError as exc:
             self._proxy = None
             raise PathNotFoundError(
@@ -150,9 +147,7 @@ class ProxyArray:
             # a buffer nibabel filled for this read (whole-array reads): swap in place
             # instead of converting into a second output-sized array
             arr = arr.byteswap(inplace=True).view(self.dtype)
-        for axis, index in post:
-            arr = np.take(arr, index, axis=axis)
-        return np.ascontiguousarray(arr, dtype=self.dtype)
+        return np.ascontiguousarray(finish_selection(arr, post), dtype=self.dtype)
 
 
 def proxy_dask_array(

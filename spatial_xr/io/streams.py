@@ -1,22 +1,31 @@
 """Lazy arrays over stored byte streams: raw, gzip/zlib, bzip2, ASCII or hex data held in
-one file or split over several, read a slab at a time.
+one file or split over several, read a box at a time.
 
-Several formats store an image's voxels as one stream of bytes in file order (the first
-index fastest), possibly split over several files (one per slice or per volume) and
-possibly compressed: NRRD (``raw``, ``gzip``, ``bzip2``, ``ascii``, ``hex``), MetaImage
-(``raw``, zlib), Analyze-like pairs. This module reads them lazily:
+Several formats store an image's voxels as one stream of bytes in C order of the array
+(the file's first index fastest), possibly split over several files (one per slice or per
+volume) and possibly compressed: NRRD (``raw``, ``gzip``, ``bzip2``, ``ascii``, ``hex``),
+MetaImage (``raw`` or one zlib stream, one file, a LIST or a pattern of files). This
+module reads them lazily:
 
+- :func:`read_box` reads a box of such an array (one range per axis) through a callback
+  that fills a buffer with the bytes from a given data offset. Its reads move forward only,
+  one per run: the whole selection when it is one contiguous range of the data; else one
+  per index of the leading axes — the span of whole rows covering the box in each plane
+  when the rows are cut, else the exact range. Rows are cut in memory. NIfTI's reader
+  uses it over its own open file; :class:`StreamedArray` over :class:`DataStream`\\s.
 - :class:`DataStream` describes one stored stream: the file, where the stream starts,
   how it is encoded, how many decoded bytes to drop before the data, and how many data
   bytes it holds.
 - :func:`read_stream_range` fills a buffer with bytes ``[start, start + n)`` of a stream's
   data. Raw streams seek and read only those bytes; compressed streams inflate from their
-  start and discard up to ``start``, then inflate up to the last needed byte only.
+  start (ISA-L's zlib when installed) and discard up to ``start`` in bounded blocks, then
+  inflate up to the last needed byte only.
 - :class:`StreamedArray` is a pickle-safe lazy array (path names and numbers only, never an
-  open handle) over a list of streams that together hold the voxels in C order of its
-  ``shape``. Indexing with slices and integers reads only the byte ranges of the selected
-  voxels; each stream is opened once per request and read forward only, so a compressed
-  stream is inflated once per request.
+  open handle) over a list of streams that together hold the voxels. Each stream is opened
+  once per request and read forward only, so a compressed stream is inflated once per
+  request, up to the last plane the request needs. A request that reaches the end of a
+  compressed stream decodes it to its end marker (gzip and zlib check their checksum
+  there; ``exact`` streams must not decode to more than declared).
 
 Text encodings (``ascii``, ``hex``) cannot be indexed without parsing everything before a
 value: they are decoded whole at every request that touches them (give them one chunk).
@@ -27,18 +36,20 @@ from __future__ import annotations
 import bz2
 import functools
 import io
+import itertools
 import math
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
 import numpy as np
 
 from spatial_xr.buffers import empty
-from spatial_xr.errors import FormatError, PathNotFoundError, SpatialXRError
+from spatial_xr.errors import FormatError, ParameterError, PathNotFoundError, SpatialXRError
+from spatial_xr.io.indexing import finish_selection, selection_ranges
 
 __all__ = [
     "CODECS",
@@ -48,6 +59,7 @@ __all__ = [
     "DataStream",
     "StreamedArray",
     "open_data_file",
+    "read_box",
     "read_stream_range",
     "stream_capacity",
 ]
@@ -68,6 +80,9 @@ _OUTPUT_BLOCK = 1 << 20
 _LINE_LIMIT = 1 << 16
 """Longest line skipped by ``line_skip`` before the stream is called corrupt."""
 
+Fill = Callable[[int, memoryview], None]
+"""``fill(start, view)``: fill ``view`` with the data bytes ``[start, start + len(view))``."""
+
 
 def open_data_file(path: str) -> IO[bytes]:
     """Open a data file for unbuffered binary reading (looked up at call time, so that
@@ -75,6 +90,94 @@ def open_data_file(path: str) -> IO[bytes]:
     return open(path, "rb", buffering=0)
 
 
+# ------------------------------------------------------------------ box reads
+def read_box(shape: Sequence[int], ranges: Sequence[range], dtype: np.dtype[Any],
+             fill: Fill) -> np.ndarray:
+    """Read a box of a C-ordered array stored as contiguous bytes.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Shape of the stored array (the last axis varies fastest in the data).
+    ranges : sequence of range
+        One range per axis, step > 0 (:func:`~spatial_xr.io.indexing.selection_ranges`).
+    dtype : numpy.dtype
+        Stored element type (byte order kept).
+    fill : callable
+        ``fill(start, view)`` fills ``view`` with data bytes ``[start, start + len(view))``;
+        called with increasing, non-overlapping ranges.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``[len(r) for r in ranges]``, dtype ``dtype``, C-contiguous.
+
+    Raises
+    ------
+    ParameterError
+        ``ranges`` and ``shape`` have different lengths.
+
+    Notes
+    -----
+    Let axis ``a`` be the last axis not selected whole. The reads are: one range when every
+    axis before ``a`` selects one index (a slab of whole planes, a run of one row, the
+    whole array); else, when ``a`` is the last axis and more than one row is selected, the
+    span of whole rows covering the box in each plane (cut in memory); when ``a`` is a
+    stepped axis of planes (or higher), each selected block of axis ``a``; else the range
+    along ``a`` (from its first to its last selected index) for each index of the axes
+    before it. So a box costs at most one read per plane, and reads of a step-1 range of
+    whole trailing axes go straight into the result.
+    """
+    if len(ranges) != len(shape):
+        raise ParameterError(f"box has {len(ranges)} axes, the array {len(shape)}")
+    dtype = np.dtype(dtype)
+    lens = tuple(len(q) for q in ranges)
+    out = empty(lens, dtype)
+    nd = len(shape)
+    if out.size == 0:
+        return out
+    if nd == 0:
+        fill(0, out.reshape(1).data.cast("B"))
+        return out
+    item = dtype.itemsize
+    strides = [1] * nd  # elements per step along each axis
+    for i in range(nd - 2, -1, -1):
+        strides[i] = strides[i + 1] * shape[i + 1]
+    a = nd - 1  # the last axis not selected whole
+    while a > 0 and ranges[a].step == 1 and lens[a] == shape[a]:
+        a -= 1
+    if a == nd - 1 and nd > 1 and lens[a - 1] > 1:
+        r = a - 1  # spans of whole rows
+    elif ranges[a].step > 1 and a < nd - 2:
+        r = a + 1  # one block of whole planes per selected index of axis a
+    else:
+        r = a
+    run = ranges[r]
+    span = run[-1] - run[0] + 1
+    start = run[0] * strides[r]
+    outer = [(q, st) for q, st in zip(ranges[:r], strides, strict=False)]
+    if run.step == 1 and r >= a:  # everything after the run axis is whole: no cut
+        if all(len(q) == 1 for q, _ in outer):  # one range, straight into the result
+            first = start + sum(q[0] * st for q, st in outer)
+            fill(first * item, out.reshape(-1).data.cast("B"))
+            return out
+        for rel in itertools.product(*[range(n) for n in lens[:r]]):
+            first = start + sum(q[i] * st for (q, st), i in zip(outer, rel, strict=True))
+            fill(first * item, out[rel].reshape(-1).data.cast("B"))
+        return out
+    scratch = np.empty(span * strides[r], dtype)
+    view = scratch.data.cast("B")
+    span_shape = (span, *shape[r + 1:])
+    cut = (slice(None, None, run.step),
+           *(slice(q[0], q[-1] + 1, q.step) for q in ranges[r + 1:]))
+    for rel in itertools.product(*[range(n) for n in lens[:r]]):
+        first = start + sum(q[i] * st for (q, st), i in zip(outer, rel, strict=True))
+        fill(first * item, view)
+        out[rel] = scratch.reshape(span_shape)[cut]
+    return out
+
+
+# ------------------------------------------------------------------ one stream
 @dataclass(frozen=True)
 class DataStream:
     """One stored stream of voxel data.
@@ -99,6 +202,11 @@ class DataStream:
         Raw streams only: the voxel data are the last ``nbytes`` bytes of the file.
     dtype : str
         Element type of the values (``numpy.dtype.str``), used to parse ``ascii`` streams.
+    stored_nbytes : int or None
+        Compressed streams: stored bytes of the stream (None: up to the end of the file).
+    exact : bool
+        Compressed streams: the stream must end right after the data (decoding to more
+        than ``skip + nbytes`` bytes is an error); else a surplus is ignored.
     """
 
     path: str
@@ -109,6 +217,8 @@ class DataStream:
     skip: int = 0
     from_end: bool = False
     dtype: str = "|u1"
+    stored_nbytes: int | None = None
+    exact: bool = False
 
     def __post_init__(self) -> None:
         if self.codec not in CODECS:
@@ -144,7 +254,6 @@ def stream_capacity(stream: DataStream, stored: int) -> int:
     return (stored + 1) // 2 * itemsize  # ascii: at least one digit and a separator a value
 
 
-# ------------------------------------------------------------------ decoding one stream
 @functools.cache
 def _zlib_module() -> Any:
     try:
@@ -168,12 +277,13 @@ class _Inflater:
     """Forward-only decoded view of a compressed stream (gzip/zlib, possibly several
     members, or bzip2, possibly several streams)."""
 
-    def __init__(self, fobj: IO[bytes], codec: str, path: str) -> None:
+    def __init__(self, fobj: IO[bytes], codec: str, limit: int | None) -> None:
         self.fobj = fobj
         self.codec = codec
-        self.path = path
+        self.left = limit  # stored bytes still to read (None: to the end of the file)
         self.pending = b""
         self.exhausted = False
+        self.cut_short = False  # the input ended inside a member
         self.dec = self._new()
 
     def _new(self) -> Any:
@@ -184,10 +294,13 @@ class _Inflater:
     def _feed(self) -> bool:
         if self.exhausted:
             return False
-        block = self.fobj.read(_INPUT_BLOCK)
+        want = _INPUT_BLOCK if self.left is None else min(_INPUT_BLOCK, self.left)
+        block = self.fobj.read(want) if want > 0 else b""
         if not block:
             self.exhausted = True
             return False
+        if self.left is not None:
+            self.left -= len(block)
         self.pending += block
         return True
 
@@ -213,6 +326,7 @@ class _Inflater:
             if data:
                 return data
             if not fed and not self.dec.eof:
+                self.cut_short = True
                 return b""
 
     def skip(self, n: int) -> int:
@@ -236,16 +350,21 @@ class _Inflater:
             got += len(data)
         return got
 
-    def drain(self) -> None:
-        """Decode to the end (gzip checks its CRC-32 there)."""
-        while self.produce(_OUTPUT_BLOCK):
-            pass
+    def finish(self, exact: bool) -> int:
+        """Decode to the end of the stream (checksums are checked there); returns the bytes
+        decoded past the data, stopping at the first one when ``exact``."""
+        extra = 0
+        while data := self.produce(1 if exact else _OUTPUT_BLOCK):
+            extra += len(data)
+            if exact:
+                break
+        return extra
 
 
-def _skip_lines(fobj: IO[bytes], n: int, path: str) -> None:
-    """Move ``fobj`` past ``n`` lines (each ending in ``\\n``)."""
+def _skip_lines(fobj: IO[bytes], n: int, path: str, pos: int) -> int:
+    """Move ``fobj`` (at ``pos``) past ``n`` lines (each ending in ``\\n``); returns the
+    new position."""
     for i in range(n):
-        start = fobj.tell()
         seen = 0
         while True:
             block = fobj.read(4096)
@@ -256,7 +375,8 @@ def _skip_lines(fobj: IO[bytes], n: int, path: str) -> None:
                 )
             end = block.find(b"\n")
             if end >= 0:
-                fobj.seek(start + seen + end + 1)
+                pos += seen + end + 1
+                fobj.seek(pos)
                 break
             seen += len(block)
             if seen > _LINE_LIMIT:
@@ -264,6 +384,7 @@ def _skip_lines(fobj: IO[bytes], n: int, path: str) -> None:
                     f"{path!r}: a line skipped by 'line skip' is longer than {_LINE_LIMIT} "
                     "bytes; the data file is binary there — fix 'line skip' in the header"
                 )
+    return pos
 
 
 def _text_values(text: bytes, stream: DataStream) -> np.ndarray:
@@ -322,16 +443,17 @@ class _Cursor:
                 "image again"
             ) from exc
         if s.codec == "raw" and s.from_end:
-            self.base = os.fstat(self.fobj.fileno()).st_size - s.nbytes
+            size = self.fobj.seek(0, os.SEEK_END)
+            self.base = size - s.nbytes
             if self.base < 0:
-                raise _truncated(s, os.fstat(self.fobj.fileno()).st_size, s.nbytes)
+                raise _truncated(s, size, s.nbytes)
             return
         self.fobj.seek(s.offset)
-        _skip_lines(self.fobj, s.line_skip, s.path)
+        pos = _skip_lines(self.fobj, s.line_skip, s.path, s.offset)
         if s.codec == "raw":
-            self.base = self.fobj.tell() + s.skip
+            self.base = pos + s.skip
         elif s.codec in COMPRESSED_CODECS:
-            self.inflater = _Inflater(self.fobj, s.codec, s.path)
+            self.inflater = _Inflater(self.fobj, s.codec, s.stored_nbytes)
             got = self.inflater.skip(s.skip)
             if got < s.skip:
                 raise _truncated(s, 0, s.nbytes)
@@ -352,16 +474,7 @@ class _Cursor:
             view[:] = self.text[start:start + view.nbytes].data
             return
         if self.inflater is not None:
-            if start > self.pos:
-                self.pos += self.inflater.skip(start - self.pos)
-            if start != self.pos:
-                raise _truncated(s, self.pos, s.nbytes)
-            got = self.inflater.fill(view)
-            self.pos += got
-            if got < view.nbytes:
-                raise _truncated(s, self.pos, s.nbytes)
-            if self.pos >= s.nbytes and s.codec == "gzip":
-                self.inflater.drain()  # to the end: the CRC-32 is checked there
+            self._inflate(start, view)
             return
         assert self.fobj is not None
         self.fobj.seek(self.base + start)
@@ -373,10 +486,44 @@ class _Cursor:
                 raise _truncated(s, start + got, s.nbytes)
             got += n
 
+    def _inflate(self, start: int, view: memoryview) -> None:
+        s, inflater = self.stream, self.inflater
+        assert inflater is not None
+        if start > self.pos:
+            self.pos += inflater.skip(start - self.pos)
+        if start != self.pos:
+            raise _truncated(s, self.pos, s.nbytes)
+        got = inflater.fill(view)
+        self.pos += got
+        if got < view.nbytes:
+            raise _truncated(s, self.pos, s.nbytes)
+        if self.pos < s.nbytes:
+            return
+        if inflater.finish(s.exact) and s.exact:
+            raise FormatError(
+                f"{s.path!r}: the compressed voxel data inflate to more than the "
+                f"{s.skip + s.nbytes} bytes the header declares; the header's sizes or "
+                "element type are wrong — fix the header or re-export the file"
+            )
+        if inflater.cut_short:
+            raise FormatError(
+                f"{s.path!r} is truncated: its {s.codec} stream does not end after the "
+                f"{s.nbytes} bytes of voxel data (the end of the stream and its checksum "
+                "are missing); re-export or re-download the file"
+            )
+
     def close(self) -> None:
         if self.fobj is not None:
             self.fobj.close()
             self.fobj = None
+
+
+def _corrupt(stream: DataStream, exc: BaseException) -> FormatError:
+    return FormatError(
+        f"could not read the {stream.codec} data of {stream.path!r} ({type(exc).__name__}: "
+        f"{exc}); the file is corrupt or truncated, or changed after it was opened — "
+        "re-export or re-download it"
+    )
 
 
 def read_stream_range(stream: DataStream, start: int, out: Any) -> None:
@@ -398,21 +545,13 @@ def read_stream_range(stream: DataStream, start: int, out: Any) -> None:
     """
     cursor = _Cursor(stream)
     try:
-        cursor.read(start, memoryview(out).cast("B"))
+        cursor.read(start, out.data.cast("B"))
     except SpatialXRError:
         raise
     except _codec_errors() as exc:
         raise _corrupt(stream, exc) from exc
     finally:
         cursor.close()
-
-
-def _corrupt(stream: DataStream, exc: BaseException) -> FormatError:
-    return FormatError(
-        f"could not read the {stream.codec} data of {stream.path!r} ({type(exc).__name__}: "
-        f"{exc}); the file is corrupt or truncated, or changed after it was opened — "
-        "re-export or re-download it"
-    )
 
 
 # ------------------------------------------------------------------ the lazy array
@@ -433,9 +572,7 @@ class StreamedArray:
     -----
     ``dtype`` is ``raw_dtype`` in native byte order. Indexing accepts integers, slices
     (any step) and integer or boolean arrays (read as the enclosing range, then taken in
-    memory). The bytes read for a selection: one contiguous range when the selection is
-    one; otherwise, per index of all axes but the last two (after merging trailing whole
-    axes), the span of whole rows covering the selection in that plane.
+    memory); the bytes read are those of :func:`read_box`.
     """
 
     def __init__(self, streams: Sequence[DataStream], shape: tuple[int, ...],
@@ -454,34 +591,12 @@ class StreamedArray:
             )
         self.starts = np.cumsum([0, *[s.nbytes for s in self.streams]]).tolist()
 
-    # ---------------------------------------------------------------- reading
     def __getitem__(self, key: Any) -> np.ndarray:
-        basic, post = _split_fancy(key, self.shape)
-        ranges = [range(k, k + 1) if not isinstance(k, slice) else range(*k.indices(n))
-                  for k, n in zip(basic, self.shape, strict=True)]
-        flips = [r.step < 0 for r in ranges]
-        ranges = [r[::-1] if r.step < 0 else r for r in ranges]
-        out = empty(tuple(len(r) for r in ranges), self.raw_dtype)
-        if out.size:
-            self._read_box(ranges, out)
-        arr = out
-        if any(flips):
-            arr = arr[tuple(slice(None, None, -1) if f else slice(None) for f in flips)]
-        drop = tuple(0 if not isinstance(k, slice) else slice(None) for k in basic)
-        arr = arr[drop]
-        for axis, index in post:
-            arr = np.take(arr, index, axis=axis)
-        if not arr.dtype.isnative:  # our own buffer (or a copy of it): swap in place
-            arr = arr.byteswap(inplace=True).view(self.dtype)
-        return np.asarray(arr, dtype=self.dtype, order="C")
-
-    def _read_box(self, ranges: list[range], out: np.ndarray) -> None:
-        shape, ranges = _merge_trailing(list(self.shape), ranges)
-        flat = out.reshape([len(r) for r in ranges])
+        ranges, post = selection_ranges(key, self.shape)
         cursors: dict[int, _Cursor] = {}
         try:
-            for start, count, dest in _plan(shape, ranges, flat):
-                self._read_voxels(cursors, start, count, dest)
+            raw = read_box(self.shape, ranges, self.raw_dtype,
+                           functools.partial(self._fill, cursors))
         except SpatialXRError:
             raise
         except _codec_errors() as exc:
@@ -490,16 +605,15 @@ class StreamedArray:
         finally:
             for c in cursors.values():
                 c.close()
+        arr = finish_selection(raw, post)
+        if not arr.dtype.isnative:  # our own buffer (or a copy of it): swap in place
+            arr = arr.byteswap(inplace=True).view(self.dtype)
+        return np.asarray(arr, dtype=self.dtype, order="C")
 
-    def _read_voxels(self, cursors: dict[int, _Cursor], start: int, count: int,
-                     dest: Callable[[np.ndarray | None], np.ndarray]) -> None:
-        """Read ``count`` voxels from voxel ``start`` into the buffer ``dest(None)`` gives,
-        then hand it back with ``dest(buf)``."""
-        item = self.raw_dtype.itemsize
-        buf = dest(None)
-        view = buf.data.cast("B")
-        first = start * item
-        lo, hi = first, first + count * item
+    def _fill(self, cursors: dict[int, _Cursor], first: int, view: memoryview) -> None:
+        """Fill ``view`` with data bytes from ``first`` on, from the streams holding them
+        (each opened once per request; earlier ones are closed)."""
+        lo, hi = first, first + view.nbytes
         k = int(np.searchsorted(self.starts, lo, side="right")) - 1
         while lo < hi:
             s0, s1 = self.starts[k], self.starts[k + 1]
@@ -512,100 +626,7 @@ class StreamedArray:
                 cursors[k].read(lo - s0, view[lo - first:lo - first + n])
                 lo += n
             k += 1
-        dest(buf)
 
     def __repr__(self) -> str:
         return (f"StreamedArray(shape={self.shape}, dtype={self.raw_dtype}, "
                 f"streams={len(self.streams)} × {self.streams[0].codec})")
-
-
-def _merge_trailing(shape: list[int], ranges: list[range]) -> tuple[list[int], list[range]]:
-    """Merge trailing axes selected whole (step 1) into the axis before them, so that a
-    selection of whole rows or planes reads as fewer, longer runs."""
-    while len(shape) > 1 and len(ranges[-1]) == shape[-1] and ranges[-1].step == 1 and (
-            ranges[-2].step == 1 or len(ranges[-2]) == 1):
-        n = shape.pop()
-        r = ranges.pop()
-        prev = ranges[-1]
-        shape[-1] *= n
-        ranges[-1] = range(prev[0] * n, (prev[-1] + 1) * n)
-        del r
-    return shape, ranges
-
-
-def _plan(shape: list[int], ranges: list[range], out: np.ndarray
-          ) -> Iterator[tuple[int, int, Callable[[np.ndarray | None], np.ndarray]]]:
-    """Yield ``(first voxel, voxel count, dest)`` runs in increasing file order, where
-    ``dest(None)`` gives the buffer to read into and ``dest(buf)`` stores it in ``out``."""
-    if len(shape) == 1:
-        r = ranges[0]
-        span = r[-1] - r[0] + 1
-        if r.step == 1:
-            yield r[0], span, _direct(out)
-        else:
-            yield r[0], span, _cut(out, (slice(None, None, r.step),), (span,))
-        return
-    strides = [math.prod(shape[a + 1:]) for a in range(len(shape))]
-    *outer, ry, rx = ranges
-    nx = shape[-1]
-    rows = ry[-1] - ry[0] + 1
-    whole = len(rx) == nx and rx.step == 1 and ry.step == 1
-    cut = (slice(None, None, ry.step), slice(rx[0], rx[-1] + 1, rx.step))
-    for rel in np.ndindex(*[len(r) for r in outer]):
-        first = sum(r[i] * st for r, i, st in zip(outer, rel, strides, strict=False))
-        first += ry[0] * nx
-        if whole:
-            yield first, rows * nx, _direct(out[rel])
-        else:
-            yield first, rows * nx, _cut(out[rel], cut, (rows, nx))
-
-
-def _direct(target: np.ndarray) -> Callable[[np.ndarray | None], np.ndarray]:
-    """Read straight into ``target`` (C-contiguous)."""
-    def dest(buf: np.ndarray | None) -> np.ndarray:
-        return target.reshape(-1) if buf is None else buf
-    return dest
-
-
-def _cut(target: np.ndarray, cut: tuple[slice, ...], shape: tuple[int, ...]
-         ) -> Callable[[np.ndarray | None], np.ndarray]:
-    """Read a span of ``shape`` into a scratch buffer, then copy its ``cut`` into
-    ``target``."""
-    def dest(buf: np.ndarray | None) -> np.ndarray:
-        if buf is None:
-            return np.empty(math.prod(shape), target.dtype)
-        target[...] = buf.reshape(shape)[cut]
-        return buf
-    return dest
-
-
-def _split_fancy(key: Any, shape: tuple[int, ...]
-                 ) -> tuple[list[Any], list[tuple[int, np.ndarray]]]:
-    """Split an index into a basic part (slices and integers, read from disk) and integer
-    array selections applied afterwards in memory, as (axis of the read result, indices)."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    if any(k is Ellipsis for k in key):
-        i = next(i for i, k in enumerate(key) if k is Ellipsis)
-        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1:]
-    key = key + (slice(None),) * (len(shape) - len(key))
-    basic: list[Any] = []
-    post: list[tuple[int, np.ndarray]] = []
-    out_axis = 0
-    for k, n in zip(key, shape, strict=True):
-        if isinstance(k, list | np.ndarray):
-            idx = np.asarray(k)
-            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
-            idx = np.where(idx < 0, idx + n, idx)
-            lo = int(idx.min()) if idx.size else 0
-            hi = int(idx.max()) + 1 if idx.size else 0
-            basic.append(slice(lo, hi))
-            post.append((out_axis, idx - lo))
-            out_axis += 1
-        elif isinstance(k, int | np.integer):
-            k = int(k)
-            basic.append(k + n if k < 0 else k)
-        else:
-            basic.append(k)
-            out_axis += 1
-    return basic, post

@@ -9,7 +9,12 @@ import pytest
 
 import spatial_xr
 from spatial_xr.errors import DimensionError
-from spatial_xr.io.chunking import WHOLE_VOLUME_BYTES, chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import (
+    WHOLE_VOLUME_BYTES,
+    chunks_by_name,
+    default_z_chunk,
+    resolve_chunks,
+)
 
 
 def test_moderate_volume_is_one_chunk() -> None:
@@ -35,6 +40,17 @@ def test_chunks_by_name_completes_from_defaults() -> None:
         chunks_by_name({"q": 2}, names, default, shape)
 
 
+def test_resolve_chunks_takes_names_or_dataarray_order() -> None:
+    names, default, shape = ("t", "z", "y", "x", "c"), (1, 40, 64, 64, 3), (2, 40, 64, 64, 3)
+    assert resolve_chunks(None, names, shape, default) == default
+    assert resolve_chunks({"z": 8, "t": -1}, names, shape, default) == (2, 8, 64, 64, 3)
+    # one value per dim in DataArray order (t, c, z, y, x), returned in the array's order
+    assert resolve_chunks((1, 3, 8, 32, 64), names, shape, default) == (1, 8, 32, 64, 3)
+    assert resolve_chunks("auto", names, shape, default) == "auto"
+    with pytest.raises(DimensionError, match=r"\['q'\]"):
+        resolve_chunks({"q": 2}, names, shape, default)
+
+
 def _nifti(tmp_path):
     path = tmp_path / "v.nii"
     nib.save(nib.Nifti1Image(np.zeros((6, 5, 8), np.int16), np.eye(4)), str(path))
@@ -53,7 +69,33 @@ def _omezarr(tmp_path):
     return tmp_path / "v.ome.zarr"
 
 
-@pytest.mark.parametrize("make", [_nifti, _dicom, _omezarr], ids=["nifti", "dicom", "omezarr"])
+def _sitk_written(path):
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(np.zeros((8, 5, 6, 3), np.uint8), isVector=True)
+    sitk.WriteImage(img, str(path))
+    return path
+
+
+def _nrrd(tmp_path):
+    return _sitk_written(tmp_path / "v.nrrd")
+
+
+def _metaimage(tmp_path):
+    return _sitk_written(tmp_path / "v.mha")
+
+
+@pytest.mark.parametrize("make", [_nrrd, _metaimage], ids=["nrrd", "metaimage"])
+def test_chunks_in_dataarray_order(tmp_path, make) -> None:
+    """A tuple of chunks is read in the DataArray's dim order (c before z, y, x), whatever
+    the reader's array order (channels last)."""
+    da = spatial_xr.open_image(make(tmp_path), chunks=(3, 2, 5, 3))
+    assert da.dims == ("c", "z", "y", "x")
+    assert da.chunks == ((3,), (2, 2, 2, 2), (5,), (3, 3))
+
+
+@pytest.mark.parametrize("make", [_nifti, _dicom, _omezarr, _nrrd, _metaimage],
+                         ids=["nifti", "dicom", "omezarr", "nrrd", "metaimage"])
 def test_readers_share_the_rule(tmp_path, make) -> None:
     """Every reader takes chunks by dim name the same way: -1 is the whole axis, other
     dims keep their default, an unknown name is a DimensionError naming it."""

@@ -1,5 +1,6 @@
 """Lazy reads over stored byte streams (raw, gzip, zlib, bzip2, ASCII, hex; one file or
-several), checked against numpy indexing of the same values."""
+several; a stream in a byte range of a file), checked against numpy indexing of the same
+values, and the reads :func:`read_box` plans checked against numpy's flat order."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import numpy as np
 import pytest
 
 import spatial_xr.io.streams as streams_mod
-from spatial_xr.errors import FormatError, PathNotFoundError
-from spatial_xr.io.streams import DataStream, StreamedArray, read_stream_range
+from spatial_xr.errors import FormatError, ParameterError, PathNotFoundError
+from spatial_xr.io.indexing import selection_ranges
+from spatial_xr.io.streams import DataStream, StreamedArray, read_box, read_stream_range
 
 SHAPE = (5, 6, 7)
 
@@ -191,3 +193,147 @@ def test_multi_member_gzip(tmp_path: Path) -> None:
 def test_sizes_must_add_up(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="hold 10 bytes"):
         StreamedArray([DataStream("x", 10)], (3, 4), np.dtype(np.uint8))
+
+
+# ---------------------------------------------------------------- one stream in a byte range
+def _in_range(tmp_path: Path, arr: np.ndarray, codec: str, wrap=None) -> StreamedArray:
+    """``arr`` stored after a 42-byte header and before a trailer, raw or deflated."""
+    payload = arr.tobytes()
+    if codec == "zlib":
+        payload = (wrap or zlib.compress)(payload)
+    path = tmp_path / f"data-{codec}.bin"
+    path.write_bytes(b"HEADER" * 7 + payload + b"trailer")
+    stream = DataStream(str(path), arr.nbytes, codec, offset=42,
+                        stored_nbytes=len(payload) if codec == "zlib" else None, exact=True)
+    return StreamedArray([stream], arr.shape, arr.dtype)
+
+
+@pytest.mark.parametrize("codec", ["raw", "zlib"])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_boxes_and_indices_match_numpy(tmp_path: Path, codec: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(1, 9, rng.integers(2, 5)))
+    arr = rng.integers(-30000, 30000, shape).astype(">i2" if seed % 2 else "<f8")
+    stored = _in_range(tmp_path, arr, codec)
+    for _ in range(25):
+        key = []
+        for n in shape:
+            kind = rng.integers(0, 4)
+            if kind == 0:
+                key.append(int(rng.integers(-n, n)))
+            elif kind == 1:
+                a, b = sorted(rng.integers(0, n + 1, 2))
+                key.append(slice(int(a), int(b), int(rng.choice([1, 2, -1, -3]))))
+            elif kind == 2:
+                key.append(rng.integers(0, n, rng.integers(1, 4)))
+            else:
+                key.append(slice(None))
+        got = stored[tuple(key)]
+        expected = arr
+        axis = 0
+        for k in key:  # orthogonal indexing, one axis at a time
+            sel = [slice(None)] * expected.ndim
+            sel[axis] = k
+            expected = expected[tuple(sel)]
+            if not isinstance(k, int):
+                axis += 1
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_gzip_data_in_a_zlib_stream_are_read_too(tmp_path: Path) -> None:
+    arr = np.arange(4 * 5 * 6, dtype=np.uint16).reshape(4, 5, 6)
+    stored = _in_range(tmp_path, arr, "zlib", wrap=gzip.compress)
+    np.testing.assert_array_equal(stored[1:3, :, 2:4], arr[1:3, :, 2:4])
+
+
+def test_keys_outside_the_array_name_the_axis(tmp_path: Path) -> None:
+    """As numpy refuses them (numpy is the oracle for the in-range keys above)."""
+    arr = np.arange(4 * 5, dtype=np.int16).reshape(4, 5)
+    stored = _in_range(tmp_path, arr, "raw")
+    for key in [(4, slice(None)), (slice(None), [0, 5]), (-5, 0)]:
+        with pytest.raises(IndexError):
+            arr[key]
+        with pytest.raises(ParameterError, match="out of bounds for an axis of size"):
+            stored[key]
+    with pytest.raises(ParameterError, match="too many indices: 3 for an array of 2 axes"):
+        stored[0, 0, 0]
+    with pytest.raises(ParameterError, match="box has 1 axes, the array 2"):
+        read_box(arr.shape, [range(0, 1)], arr.dtype, lambda start, view: None)
+
+
+def test_truncated_oversized_and_missing(tmp_path: Path) -> None:
+    arr = np.arange(1000, dtype=np.float32).reshape(10, 100)
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(arr.tobytes()[:-8])
+    stored = StreamedArray([DataStream(str(raw), arr.nbytes)], arr.shape, arr.dtype)
+    np.testing.assert_array_equal(stored[0:2], arr[:2])
+    with pytest.raises(FormatError, match="truncated"):
+        stored[9:10]
+    z = tmp_path / "z.bin"
+    z.write_bytes(zlib.compress(arr.tobytes())[:-30])
+    zstream = DataStream(str(z), arr.nbytes, "zlib", exact=True)
+    with pytest.raises(FormatError, match="truncated"):
+        StreamedArray([zstream], arr.shape, arr.dtype)[0:10]
+    z.write_bytes(zlib.compress(arr.tobytes()) + b"")  # complete, then cut before its end
+    z.write_bytes(z.read_bytes()[:-2])
+    with pytest.raises(FormatError, match="does not end"):
+        StreamedArray([zstream], arr.shape, arr.dtype)[0:10]
+    z.write_bytes(zlib.compress(arr.tobytes() + b"\0" * 400))
+    longer = StreamedArray([zstream], arr.shape, arr.dtype)
+    np.testing.assert_array_equal(longer[0:5], arr[:5])
+    with pytest.raises(FormatError, match="more than"):
+        longer[0:10]
+    tolerant = StreamedArray([DataStream(str(z), arr.nbytes, "zlib")], arr.shape, arr.dtype)
+    np.testing.assert_array_equal(tolerant[0:10], arr)  # the surplus is ignored
+    z.write_bytes(b"not a zlib stream at all" * 10)
+    with pytest.raises(FormatError, match="corrupt"):
+        StreamedArray([zstream], arr.shape, arr.dtype)[0:1]
+    gone = DataStream(str(tmp_path / "gone"), arr.nbytes)
+    with pytest.raises(PathNotFoundError):
+        StreamedArray([gone], arr.shape, arr.dtype)[0:1, 0:1]
+
+
+# ---------------------------------------------------------------- what read_box reads
+@pytest.mark.parametrize("seed", range(4))
+def test_read_box_reads_forward_once_per_plane_at_most(seed: int) -> None:
+    """Random selections of a 4-D array: the values match numpy; the reads move forward
+    without overlap, stay inside the rows of the selection's first and last byte, number
+    at most one per plane (index of all axes but the last two); a
+    selection that is one contiguous range of the data is exactly one read of it."""
+    rng = np.random.default_rng(seed)
+    shape = (3, 4, 5, 6)
+    ref = np.arange(np.prod(shape), dtype="<i4").reshape(shape)
+    data = ref.tobytes()
+    for _ in range(200):
+        key = []
+        for n in shape:
+            pick = rng.integers(3)
+            if pick == 0:
+                key.append(int(rng.integers(n)))
+            elif pick == 1:
+                key.append(slice(None))
+            else:
+                a, b = sorted(rng.integers(0, n + 1, 2))
+                key.append(slice(int(a), int(b), int(rng.choice([1, 1, 2, -1]))))
+        want = ref[tuple(key)]
+        if want.size == 0:
+            continue
+        reads: list[tuple[int, int]] = []
+
+        def fill(start: int, view: memoryview, reads: list[tuple[int, int]] = reads) -> None:
+            reads.append((start, view.nbytes))
+            view[:] = data[start:start + view.nbytes]
+
+        ranges, post = selection_ranges(tuple(key), shape)
+        got = read_box(shape, ranges, ref.dtype, fill)
+        np.testing.assert_array_equal(got[post], want, err_msg=str(key))
+        ends = [s + n for s, n in reads]
+        assert all(e <= s for e, (s, _) in zip(ends, reads[1:], strict=False)), key
+        lo, hi = int(want.min()) * 4, (int(want.max()) + 1) * 4
+        row = 4 * shape[-1]  # whole rows: from the start of the first to the end of the last
+        assert lo // row * row <= reads[0][0] and ends[-1] <= -(-hi // row) * row, key
+        planes = {tuple(i) for i in np.argwhere(np.ones(got.shape[:2], bool))}
+        assert len(reads) <= len(planes), key
+        flat = np.sort(want.ravel())
+        if (np.diff(flat) == 1).all():
+            assert reads == [(lo, hi - lo)], key

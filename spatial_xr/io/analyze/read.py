@@ -42,7 +42,7 @@ from spatial_xr.io.nibabel_proxy import (
     proxy_dask_array,
     to_dataarray,
 )
-from spatial_xr.io.nifti.read import SPACE_UNITS, TIME_UNITS, affine_source, choose_affine
+from spatial_xr.io.nifti.read import affine_source, assign_nifti_units, choose_affine
 from spatial_xr.io.nifti.validate import check_nifti_file
 from spatial_xr.io.validate import require_data_fits
 
@@ -168,13 +168,4 @@ def open_analyze(
                                     compressed=gz)
     data = proxy_dask_array(lazy, c_chunks, "analyze")
     da = assign_grid(to_dataarray(data, names, attrs), grid)
-    if nifti:
-        units_x, units_t = hdr.get_xyzt_units()
-        for d in ("z", "y", "x"):
-            da.coords[d].attrs["units"] = SPACE_UNITS.get(units_x, "millimeter")
-        dt = float(hdr["pixdim"][4])
-        if "t" in da.dims and np.isfinite(dt) and dt > 0:
-            da = da.assign_coords(t=("t", dt * np.arange(da.sizes["t"], dtype=np.float64)))
-            if units_t in TIME_UNITS:
-                da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
-    return da
+    return assign_nifti_units(da, hdr) if nifti else da

@@ -7,8 +7,9 @@ recognising a path as DICOM does not import pydicom.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.dicom.detect import is_dicom
@@ -18,22 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SeriesInfo", "discover_series", "is_dicom", "open_dicom", "write_dicom_series"]
 
-_WHERE = {
-    "SeriesInfo": "discover",
-    "discover_series": "discover",
-    "is_dicom": "detect",
-    "open_dicom": "series",
-    "write_dicom_series": "write",
-}
-
-
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "SeriesInfo": ".discover",
+    "discover_series": ".discover",
+    "is_dicom": ".detect",
+    "open_dicom": ".series",
+    "write_dicom_series": ".write",
+})

@@ -6,11 +6,10 @@ Public functions: :func:`open_metaimage`, :func:`write_metaimage`,
 """
 
 from spatial_xr.io.metaimage.header import MetaImageHeader, read_metaimage_header
-from spatial_xr.io.metaimage.read import MetaImageArray, is_metaimage_path, open_metaimage
+from spatial_xr.io.metaimage.read import is_metaimage_path, open_metaimage
 from spatial_xr.io.metaimage.write import write_metaimage
 
 __all__ = [
-    "MetaImageArray",
     "MetaImageHeader",
     "is_metaimage_path",
     "open_metaimage",

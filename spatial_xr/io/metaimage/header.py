@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from spatial_xr.errors import DimensionError, FormatError, PathNotFoundError
-from spatial_xr.io import byterange
+from spatial_xr.io import streams
 
 __all__ = [
     "ELEMENT_TYPES",
@@ -133,7 +133,7 @@ def _read_lines(path: str) -> tuple[list[tuple[int, str]], int, bytes, Any]:
     byte just after it, the bytes read past it, and whether the file ended there."""
     lines: list[tuple[int, str]] = []
     try:
-        f = byterange.open_binary(path)
+        f = streams.open_data_file(path)
     except FileNotFoundError as exc:
         raise PathNotFoundError(f"no such MetaImage file: {path!r}") from exc
     try:

@@ -1,9 +1,10 @@
 """Lazy MetaImage reading (``.mha``, ``.mhd`` + ``.raw``/``.zraw``, LIST and patterns).
 
 Opening reads the header only (and checks the sizes of the data files). Voxels are read
-per dask chunk by a pickle-safe :class:`MetaImageArray` holding paths, never handles:
-raw data read only the bytes of the requested box; zlib data (``CompressedData = True``)
-inflate one stream per chunk request, from its start up to the last plane needed.
+per dask chunk by a pickle-safe :class:`~spatial_xr.io.streams.StreamedArray` holding
+paths, never handles: raw data read only the bytes of the requested box (one span of whole
+rows per plane); zlib data (``CompressedData = True``) inflate one stream per chunk
+request, from its start up to the last plane needed.
 
 **Geometry.** World is LPS mm, as in ITK. ``Offset`` (or ``Origin``/``Position``) is the
 world position of the centre of voxel 0; ``ElementSpacing`` the spacing;
@@ -25,15 +26,13 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import dask
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from spatial_xr.buffers import empty
 from spatial_xr.coords import assign_grid
 from spatial_xr.errors import (
     FormatError,
@@ -44,21 +43,21 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid, compose_affine, decompose_affine
 from spatial_xr.geometry.orientation import direction_to_code
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.byterange import ByteRangeArray, covering_box, cut_box
-from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import default_z_chunk, resolve_chunks
 from spatial_xr.io.metaimage.header import (
     MetaImageHeader,
     list_file_count,
     read_metaimage_header,
 )
+from spatial_xr.io.streams import DataStream, StreamedArray
 from spatial_xr.io.validate import (
     declared_nbytes,
     frames_per_chunk,
     require_data_fits,
 )
 
-__all__ = ["DISTANCE_UNITS", "MetaImageArray", "data_pieces", "is_metaimage_path",
-           "open_metaimage", "shear_description"]
+__all__ = ["DISTANCE_UNITS", "data_streams", "is_metaimage_path", "open_metaimage",
+           "shear_description"]
 
 DISTANCE_UNITS = {"mm": "millimeter", "um": "micrometer", "cm": "centimeter"}
 """MetaIO ``DistanceUnits`` → UDUNITS-2 names of the coords' ``units``."""
@@ -75,47 +74,6 @@ _USED = {
 def is_metaimage_path(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` names a MetaImage header (``.mha`` or ``.mhd``)."""
     return str(path).lower().endswith((".mha", ".mhd"))
-
-
-class MetaImageArray:
-    """Pickle-safe lazy view of a MetaImage's voxels in C order (``t, z, y, x, c``).
-
-    Parameters
-    ----------
-    pieces : list of ByteRangeArray
-        The data files (one, or one per slice/volume for LIST and patterns), each a
-        C-ordered block of the trailing axes of ``shape``.
-    lead : int
-        Number of leading axes of ``shape`` that index ``pieces`` (0 for one file).
-    shape : tuple of int
-        Full array shape, C order.
-    dtype : numpy.dtype
-        Output dtype (native byte order).
-    """
-
-    def __init__(self, pieces: list[ByteRangeArray], lead: int, shape: tuple[int, ...],
-                 dtype: np.dtype[Any]) -> None:
-        self.pieces = pieces
-        self.lead = lead
-        self.shape = shape
-        self.ndim = len(shape)
-        self.dtype = dtype
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        box, post = covering_box(key, self.shape)
-        stored = self.pieces[0].dtype
-        if self.lead == 0:
-            arr = self.pieces[0].read_box(box)
-        else:
-            arr = empty(tuple(len(r) for r in box), stored)
-            outer = box[: self.lead]
-            for rel in np.ndindex(*[len(r) for r in outer]):
-                idx = tuple(r[i] for r, i in zip(outer, rel, strict=True))
-                piece = self.pieces[int(np.ravel_multi_index(idx, self.shape[: self.lead]))]
-                arr[rel] = piece.read_box(box[self.lead:])
-        if not arr.dtype.isnative:
-            arr = arr.byteswap().view(arr.dtype.newbyteorder("="))
-        return np.asarray(cut_box(arr, post), dtype=self.dtype)
 
 
 def shear_description(direction: np.ndarray, names: str = "xyzt") -> str:
@@ -210,8 +168,8 @@ def _data_path(hdr: MetaImageHeader, name: str) -> str:
     return name if os.path.isabs(name) else os.path.join(os.path.dirname(hdr.path), name)
 
 
-def _piece(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bool,
-           single: bool) -> ByteRangeArray:
+def _stream(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bool,
+            single: bool) -> DataStream:
     """One data file (or the header file itself for LOCAL), checked against its size."""
     try:
         size = os.path.getsize(path)
@@ -225,7 +183,7 @@ def _piece(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bo
     base = hdr.data_offset if local else 0
     if hdr.header_size > 0:
         base = hdr.header_size
-    codec: Literal["raw", "zlib"] = "zlib" if hdr.compressed else "raw"
+    codec = "zlib" if hdr.compressed else "raw"
     if hdr.header_size == -1:
         if hdr.compressed:
             raise FormatError(
@@ -235,7 +193,7 @@ def _piece(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bo
             )
         require_data_fits(path, 0, nbytes, compressed=False,
                           what="voxel data (DimSize × ElementType × channels)")
-        return ByteRangeArray(path, size - nbytes, shape, hdr.dtype)
+        return DataStream(path, nbytes, from_end=True)
     if hdr.compressed:
         csize = hdr.compressed_size if single else None
         if csize is not None and base + csize > size:
@@ -247,7 +205,7 @@ def _piece(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bo
                           what="voxel data (DimSize × ElementType × channels)")
         if base >= size and nbytes:
             raise FormatError(f"{path!r} holds no compressed voxel data after byte {base}")
-        return ByteRangeArray(path, base, shape, hdr.dtype, codec, csize)
+        return DataStream(path, nbytes, codec, offset=base, stored_nbytes=csize, exact=True)
     require_data_fits(path, base, nbytes, compressed=False,
                       what="voxel data (DimSize × ElementType × channels)")
     if size > base + nbytes:
@@ -257,7 +215,7 @@ def _piece(hdr: MetaImageHeader, path: str, shape: tuple[int, ...], *, local: bo
             f"make {nbytes}; DimSize, ElementType or ElementNumberOfChannels is wrong (or a "
             "header precedes the data: set HeaderSize) — fix the header"
         )
-    return ByteRangeArray(path, base, shape, hdr.dtype, codec)
+    return DataStream(path, nbytes, codec, offset=base)
 
 
 def _pattern_names(hdr: MetaImageHeader) -> list[str]:
@@ -287,12 +245,30 @@ def _pattern_names(hdr: MetaImageHeader) -> list[str]:
         ) from exc
 
 
-def data_pieces(hdr: MetaImageHeader, c_shape: tuple[int, ...]
-                ) -> tuple[list[ByteRangeArray], int]:
-    """The data files of a header as :class:`ByteRangeArray` blocks, and how many leading
-    axes of ``c_shape`` (the C-ordered array shape) index them."""
+def data_streams(hdr: MetaImageHeader, c_shape: tuple[int, ...]) -> list[DataStream]:
+    """The data files of a header as :class:`~spatial_xr.io.streams.DataStream`\\s in data
+    order (one, or one per slice/volume for LIST and patterns), each checked against its
+    size (nothing is read).
+
+    Parameters
+    ----------
+    hdr : MetaImageHeader
+    c_shape : tuple of int
+        The C-ordered array shape (``t, z, y, x, c``).
+
+    Returns
+    -------
+    list of DataStream
+
+    Raises
+    ------
+    PathNotFoundError
+        A data file does not exist.
+    FormatError
+        A data file too small or too large for its declared data, a LIST too short.
+    """
     if hdr.is_local:
-        return [_piece(hdr, hdr.path, c_shape, local=True, single=True)], 0
+        return [_stream(hdr, hdr.path, c_shape, local=True, single=True)]
     if hdr.is_list or hdr.is_pattern:
         if hdr.is_list:
             per, count = list_file_count(hdr.ndims, hdr.dim_size, hdr.data_file)
@@ -308,10 +284,10 @@ def data_pieces(hdr: MetaImageHeader, c_shape: tuple[int, ...]
             names = _pattern_names(hdr)
         lead = hdr.ndims - per
         shape = c_shape[lead:]
-        return [_piece(hdr, _data_path(hdr, name), shape, local=False, single=False)
-                for name in names], lead
-    return [_piece(hdr, _data_path(hdr, hdr.data_file), c_shape, local=False,
-                   single=True)], 0
+        return [_stream(hdr, _data_path(hdr, name), shape, local=False, single=False)
+                for name in names]
+    return [_stream(hdr, _data_path(hdr, hdr.data_file), c_shape, local=False,
+                    single=True)]
 
 
 def _default_chunks(c_shape: tuple[int, ...], names: tuple[str, ...], itemsize: int,
@@ -370,24 +346,15 @@ def open_metaimage(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.Da
     axis_names = ("x", "y", "z", "t")[: hdr.ndims]
     c_names = axis_names[::-1] + (("c",) if hdr.channels > 1 else ())
     c_shape = hdr.dim_size[::-1] + ((hdr.channels,) if hdr.channels > 1 else ())
-    pieces, lead = data_pieces(hdr, c_shape)
-    out_dtype = hdr.dtype.newbyteorder("=")
-    lazy = MetaImageArray(pieces, lead, c_shape, out_dtype)
-    one_stream = hdr.compressed and lead == 0
+    streams = data_streams(hdr, c_shape)
+    lazy = StreamedArray(streams, c_shape, hdr.dtype)
+    out_dtype = lazy.dtype
+    one_stream = hdr.compressed and len(streams) == 1
     default = _default_chunks(c_shape, c_names, out_dtype.itemsize, one_stream)
-    if chunks is None:
-        c_chunks: Any = default
-    elif isinstance(chunks, Mapping):
-        c_chunks = chunks_by_name(chunks, c_names, default, c_shape)
-    elif isinstance(chunks, tuple | list) and len(chunks) == len(c_names):
-        order = [d for d in ("t", "c", "z", "y", "x") if d in c_names]
-        by_name = dict(zip(order, chunks, strict=True))
-        c_chunks = tuple(by_name[d] for d in c_names)
-    else:
-        c_chunks = chunks
-    stats = [os.stat(p.path) for p in pieces[:1]] + [os.stat(path)]
+    c_chunks = resolve_chunks(chunks, c_names, c_shape, default)
+    stats = [os.stat(p.path) for p in streams[:1]] + [os.stat(path)]
     token = dask.base.tokenize(path, [(s.st_mtime_ns, s.st_size) for s in stats],
-                               [(p.path, p.offset, p.codec) for p in pieces], str(out_dtype),
+                               [(p.path, p.offset, p.codec) for p in streams], str(out_dtype),
                                c_shape)
     data = fresh_read_array(dsa.from_array(
         lazy, chunks=c_chunks, asarray=False, fancy=True, name=f"metaimage-{token}",

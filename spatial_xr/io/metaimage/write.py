@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import dask
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import assign_grid, grid_of, spatial_dims
-from spatial_xr.errors import DimensionError, FormatError
+from spatial_xr.coords import assign_grid, extra_dims, grid_of
+from spatial_xr.errors import FormatError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output, check_overwrite
 from spatial_xr.io.metaimage.read import DISTANCE_UNITS, is_metaimage_path
+from spatial_xr.io.streaming import file_order_slabs
 
-__all__ = ["METAIMAGE_TYPES", "slab_bytes", "write_metaimage"]
+__all__ = ["METAIMAGE_TYPES", "write_metaimage"]
 
 METAIMAGE_TYPES: dict[str, str] = {
     "b": "MET_UCHAR", "i1": "MET_CHAR", "u1": "MET_UCHAR", "i2": "MET_SHORT",
@@ -36,7 +34,6 @@ METAIMAGE_TYPES: dict[str, str] = {
 """NumPy type codes (kind + size; ``b`` is bool, written as bytes) → ``ElementType``."""
 _SIZE_FIELD = 20
 """Width reserved for ``CompressedDataSize`` in a ``.mha`` header (filled in at the end)."""
-_SLAB_BYTES = 64 << 20
 
 
 def _numbers(values: Any) -> str:
@@ -47,13 +44,7 @@ def _numbers(values: Any) -> str:
 def _layout(da: xr.DataArray) -> xr.DataArray:
     """The image as dims (t, z, y, x, c): MetaImage's x, y, z, t with channels
     interleaved, reversed."""
-    sdims = spatial_dims(da)
-    unknown = [d for d in da.dims if d not in (*sdims, "t", "c")]
-    if unknown:
-        raise DimensionError(
-            f"MetaImage stores dims x, y, z, t and channels (c); this image also has "
-            f"{unknown}. Select or stack them first (e.g. da.isel(...))."
-        )
+    extra_dims(da, ("t", "c"), "MetaImage stores dims x, y, z, t and channels (c)")
     order = [d for d in ("t", "z", "y", "x", "c") if d in da.dims]
     return da.transpose(*order)
 
@@ -123,32 +114,6 @@ def _header(da: xr.DataArray, element_type: str, data_file: str, compressed: boo
     return ("\n".join(lines) + "\n").encode("latin-1")
 
 
-def slab_bytes(data: xr.DataArray, stored: np.dtype[Any]) -> Iterator[memoryview]:
-    """C-ordered bytes of (t, z-slab) blocks in file order (t, z, y, x, c)."""
-    arr = data.data
-    has_t = "t" in data.dims
-    has_z = "z" in data.dims
-    lead = (data.sizes["t"],) if has_t else ()
-    axis = 1 if has_t else 0
-    nz = data.shape[axis] if has_z else 1
-    plane = int(np.prod(data.shape[axis + (1 if has_z else 0):])) * stored.itemsize
-    if isinstance(arr, dsa.Array) and has_z:
-        zchunks = arr.chunks[axis]
-    else:
-        step = max(1, _SLAB_BYTES // max(1, plane))
-        zchunks = tuple(min(step, nz - i) for i in range(0, nz, step))
-    for idx in np.ndindex(*lead):
-        z0 = 0
-        for dz in zchunks:
-            key = idx + ((slice(z0, z0 + dz),) if has_z else ())
-            block = arr[key] if key else arr
-            if isinstance(block, dsa.Array):
-                (block,) = dask.compute(block)
-            out = np.ascontiguousarray(np.asarray(block), dtype=stored)
-            yield out.data.cast("B")
-            z0 += dz
-
-
 def _compressor() -> Any:
     try:
         from isal import isal_zlib
@@ -163,7 +128,7 @@ def _write_data(f: IO[bytes], data: xr.DataArray, stored: np.dtype[Any],
     """Write the voxels; returns the number of bytes written."""
     written = 0
     comp = _compressor() if compress else None
-    for block in slab_bytes(data, stored):
+    for block in file_order_slabs(data, stored):
         out = comp.compress(block) if comp is not None else block
         f.write(out)
         written += len(out)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import grid_of, spatial_dims
-from spatial_xr.errors import DimensionError, FormatError
+from spatial_xr.coords import extra_dims, grid_of
+from spatial_xr.errors import FormatError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 from spatial_xr.io.mgh.header import MGH_TYPES, is_compressed_mgh
@@ -40,15 +40,10 @@ class _ShapeOnly:
 
 def _mgh_layout(da: xr.DataArray) -> xr.DataArray:
     """The image as dims ``(t, z, y, x)`` (``t`` only when present)."""
-    sdims = spatial_dims(da)
-    extra = [d for d in da.dims if d not in sdims]
-    unknown = [d for d in extra if d != "t"]
-    if unknown:
-        raise DimensionError(
-            f"MGH stores dims x, y, z and frames (t); this image also has {unknown}. Select "
-            f"one (e.g. da.isel({unknown[0]}=0)) or rename it to 't' to store it as frames."
-        )
-    out = da if "z" in sdims else da.expand_dims("z")
+    extra_dims(da, ("t",), "MGH stores dims x, y, z and frames (t)",
+               "Select one (e.g. da.isel({first}=0)) or rename it to 't' to store it as "
+               "frames.")
+    out = da if "z" in da.dims else da.expand_dims("z")
     return out.transpose(*[d for d in ("t", "z", "y", "x") if d in out.dims])
 
 

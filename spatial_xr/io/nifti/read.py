@@ -36,10 +36,8 @@ import nibabel as nib
 import numpy as np
 import xarray as xr
 from dask.utils import SerializableLock
-from nibabel.fileslice import fileslice
 from xarray.backends import CachingFileManager
 
-from spatial_xr.buffers import empty
 from spatial_xr.coords import assign_grid
 from spatial_xr.errors import (
     DimensionError,
@@ -52,8 +50,9 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid, apply_affine, decompose_affine, lps_ras_flip
 from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.chunking import resolve_frame_chunks
-from spatial_xr.io.indexing import split_fancy
+from spatial_xr.io.indexing import finish_selection, selection_ranges
 from spatial_xr.io.nifti.validate import check_nifti_file
+from spatial_xr.io.streams import read_box
 from spatial_xr.io.validate import declared_nbytes, require_data_fits
 
 if TYPE_CHECKING:
@@ -65,6 +64,7 @@ __all__ = [
     "TIME_UNITS",
     "NiftiArray",
     "affine_source",
+    "assign_nifti_units",
     "choose_affine",
     "color_kind",
     "is_nifti_path",
@@ -153,6 +153,9 @@ class NiftiArray:
     Notes
     -----
     ``shape`` is ``shape_f[::-1]`` and indexing takes a tuple of slices in that order.
+    The bytes read are those of :func:`spatial_xr.io.streams.read_box` (one range for a
+    slab, one span of whole rows per plane for a box), through one open file per process
+    that later reads continue (a gzip stream read in order is inflated once).
     """
 
     def __init__(
@@ -187,35 +190,15 @@ class NiftiArray:
         self.__dict__.update(state)
         self._manager = CachingFileManager(_open_via_module, self.path)
 
-    def _reaches_end(self, basic: list[Any]) -> bool:
-        """Whether the basic selection includes the last voxel in file order."""
-        return all(
-            (n - 1) in range(*k.indices(n)) if isinstance(k, slice) else int(k) in (n - 1, -1)
-            for k, n in zip(basic, self.shape, strict=True)
-        )
-
     def __getitem__(self, key: Any) -> np.ndarray:
-        basic, post = split_fancy(key, self.shape)
-        if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
-               for k, n in zip(basic, self.shape, strict=True)):
-            shape = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
-                     if isinstance(k, slice)]
-            return np.empty(shape, dtype=self.dtype)
-        run = _contiguous_run(basic, self.shape)
-        box = _box_ranges(basic, self.shape) if run is None else None
+        ranges, post = selection_ranges(key, self.shape)
         with self._lock:
             try:
                 fobj = self._manager.acquire()
-                if run is not None:  # one byte range: read it straight into the result
-                    raw = self._read_run(fobj, *run)
-                elif box is not None:  # one byte range per plane
-                    raw = self._read_box(fobj, box)
-                else:
-                    raw = fileslice(
-                        fobj, tuple(basic[::-1]), self.shape_f, self.raw_dtype, self.offset,
-                        order="F",
-                    )
-                if self.path.lower().endswith(".gz") and self._reaches_end(basic):
+                raw = read_box(self.shape, ranges, self.raw_dtype,
+                               functools.partial(self._read_into, fobj))
+                if self._gz and raw.size and all(
+                        r[-1] == n - 1 for r, n in zip(ranges, self.shape, strict=True)):
                     while fobj.read(1 << 20):  # to the end: gzip checks its CRC-32 there
                         pass
             except FileNotFoundError as exc:
@@ -231,18 +214,9 @@ class NiftiArray:
                     f"{exc}); the file is truncated or corrupt, or changed after it was "
                     "opened — re-export or re-download it"
                 ) from exc
-        kept = [len(range(*k.indices(n))) for k, n in zip(basic, self.shape, strict=True)
-                if isinstance(k, slice)]
-        # fileslice gives F order, and (1,) for all-integer keys
-        ours = run is not None or box is not None
-        arr = raw.reshape(kept) if ours else np.asarray(raw).T.reshape(kept)
-        for axis, index in post:
-            arr = np.take(arr, index, axis=axis)
-        if not arr.dtype.isnative:  # "<" on little-endian hosts is native: no copy
-            if ours and not post:  # our own buffer: swap in place
-                arr = arr.byteswap(inplace=True).view(arr.dtype.newbyteorder("="))
-            else:
-                arr = arr.astype(arr.dtype.newbyteorder("="))
+        arr = finish_selection(raw, post)
+        if not arr.dtype.isnative:  # our own buffer (or a copy of it): swap in place
+            arr = arr.byteswap(inplace=True).view(arr.dtype.newbyteorder("="))
         if self.slope != 1.0 or self.inter != 0.0:
             scaled = arr.astype(self.dtype)
             scaled *= self.dtype.type(self.slope)
@@ -250,37 +224,12 @@ class NiftiArray:
             arr = scaled
         return np.asarray(arr, dtype=self.dtype, order="C")  # keeps 0-d results 0-d
 
-    def _read_box(self, fobj: IO[bytes], ranges: list[range]) -> np.ndarray:
-        """A box of step-1 ranges (C order): per plane, the rows of the box are one byte
-        range of the file (whole rows), read into a scratch buffer and cut to the box's
-        columns. One read per plane instead of one per row; reads move forward only, so
-        gzip streams are inflated once."""
-        *outer, ry, rx = ranges
-        nx = self.shape[-1]
-        out = empty(tuple(len(r) for r in ranges), self.raw_dtype)
-        rows = np.empty(len(ry) * nx, self.raw_dtype)
-        strides = np.cumprod([1, *self.shape[::-1]])[:-1][::-1]  # voxels per step, C order
-        for rel in np.ndindex(*[len(r) for r in outer]):
-            first = sum(int(r[i]) * int(st) for r, i, st in zip(outer, rel, strides,
-                                                                   strict=False))
-            self._read_into(fobj, first + ry[0] * nx, rows)
-            out[rel] = rows.reshape(len(ry), nx)[:, rx[0]:rx[-1] + 1]
-        return out
-
-    def _read_run(self, fobj: IO[bytes], start: int, count: int) -> np.ndarray:
-        """``count`` voxels from voxel ``start`` (in file order), read with ``readinto``
-        into a new array: no intermediate bytes object."""
-        out = empty(count, self.raw_dtype)
-        self._read_into(fobj, start, out)
-        return out
-
-    def _read_into(self, fobj: IO[bytes], start: int, out: np.ndarray) -> None:
-        """Fill the contiguous array ``out`` with the voxels from voxel ``start`` on."""
-        fobj.seek(self.offset + start * self.raw_dtype.itemsize)
+    def _read_into(self, fobj: IO[bytes], start: int, view: memoryview) -> None:
+        """Fill ``view`` with the voxel data bytes from byte ``start`` on."""
+        fobj.seek(self.offset + start)
         # gzip streams: read through their buffered reader, whose ``readinto`` fills the
         # destination directly (GzipFile.readinto reads into a temporary bytes object)
         reader = cast(io.BufferedIOBase, getattr(fobj, "_buffer", fobj) if self._gz else fobj)
-        view = out.data.cast("B")
         got = 0
         while got < view.nbytes:
             n = reader.readinto(view[got:])
@@ -288,46 +237,9 @@ class NiftiArray:
                 raise FormatError(
                     f"{self.path!r} is truncated: its header declares "
                     f"{math.prod(self.shape)} voxels but the voxel data end after "
-                    f"{start * self.raw_dtype.itemsize + got} of their bytes; re-export or "
-                    "re-download the file"
+                    f"{start + got} of their bytes; re-export or re-download the file"
                 )
             got += n
-
-
-def _box_ranges(basic: list[Any], shape: tuple[int, ...]) -> list[range] | None:
-    """The selection as step-1 ranges per axis (C order) when it is a box (integers count
-    as one-long ranges) of an image with at least two axes, else None."""
-    if len(shape) < 2:
-        return None
-    ranges = [range(k, k + 1) if not isinstance(k, slice) else range(*k.indices(n))
-              for k, n in zip(basic, shape, strict=True)]
-    if any(len(r) > 1 and r.step != 1 for r in ranges):
-        return None
-    return [range(r[0], r[0] + len(r)) for r in ranges]
-
-
-def _contiguous_run(basic: list[Any], shape: tuple[int, ...]) -> tuple[int, int] | None:
-    """``(first voxel, voxel count)`` when a basic selection (in C order, i.e. reversed
-    file order) is one contiguous range of the file, else None.
-
-    That is the case when every axis after some axis ``a`` is whole, axis ``a`` is a
-    step-1 range and every axis before ``a`` selects one index — e.g. a z slab of whole
-    x-y planes of one frame, or the whole file.
-    """
-    ranges = [range(k, k + 1) if not isinstance(k, slice) else range(*k.indices(n))
-              for k, n in zip(basic, shape, strict=True)]
-    if any(len(r) > 1 and r.step != 1 for r in ranges):
-        return None
-    a = len(shape) - 1
-    while a > 0 and len(ranges[a]) == shape[a]:
-        a -= 1
-    if any(len(r) != 1 for r in ranges[:a]):
-        return None
-    start, stride = 0, 1
-    for r, n in zip(ranges[::-1], shape[::-1], strict=True):
-        start += r[0] * stride
-        stride *= n
-    return start, math.prod(len(r) for r in ranges)
 
 
 def _load_image(path: str) -> nib.Nifti1Image:
@@ -540,17 +452,33 @@ def open_nifti(
     data = fresh_read_array(dsa.from_array(
         lazy, chunks=c_chunks, asarray=False, fancy=True, name=f"nifti-{token}",
         meta=np.empty((0,) * lazy.ndim, out_dtype)))
-    units_x, units_t = hdr.get_xyzt_units()
     da = xr.DataArray(data, dims=names, name="image", attrs=attrs)
     if "c" in names:
         da = da.transpose(*[d for d in ("t", "c", "z", "y", "x") if d in names])
-    da = assign_grid(da, grid)
+    return assign_nifti_units(assign_grid(da, grid), hdr)
+
+
+def assign_nifti_units(da: xr.DataArray, hdr: Any) -> xr.DataArray:
+    """The coords' units from a NIfTI header's ``xyzt_units`` and, for a ``t`` dim, the
+    ``t`` coordinate from ``pixdim[4]`` (when finite and > 0; starting at 0).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Image with ``z, y, x`` coords (and maybe a ``t`` dim).
+    hdr : nibabel.Nifti1Header or nibabel.Nifti2Header
+        Header of a NIfTI file or pair.
+
+    Returns
+    -------
+    xarray.DataArray
+    """
+    units_x, units_t = hdr.get_xyzt_units()
     for d in ("z", "y", "x"):
         da.coords[d].attrs["units"] = SPACE_UNITS.get(units_x, "millimeter")
-    if "t" in names:
-        dt = float(hdr["pixdim"][4])
-        if np.isfinite(dt) and dt > 0:
-            da = da.assign_coords(t=("t", dt * np.arange(da.sizes["t"], dtype=np.float64)))
-            if units_t in TIME_UNITS:
-                da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
+    dt = float(hdr["pixdim"][4])
+    if "t" in da.dims and np.isfinite(dt) and dt > 0:
+        da = da.assign_coords(t=("t", dt * np.arange(da.sizes["t"], dtype=np.float64)))
+        if units_t in TIME_UNITS:
+            da.coords["t"].attrs["units"] = TIME_UNITS[units_t]
     return da

@@ -10,29 +10,29 @@ import nibabel as nib
 import numpy as np
 import xarray as xr
 
-from spatial_xr.coords import grid_of, spatial_dims
+from spatial_xr.coords import extra_dims, grid_of
 from spatial_xr.errors import DimensionError, FormatError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output
 from spatial_xr.io.nifti.read import COLOR_DTYPES, SPACE_UNITS, TIME_UNITS, is_nifti_path
 from spatial_xr.io.streaming import file_order_slabs, gzip_writer
 
-__all__ = ["nifti_header", "write_nifti"]
+__all__ = ["nifti_header", "nifti_layout", "write_nifti"]
 
 
-def _nifti_layout(da: xr.DataArray, color: bool = False) -> xr.DataArray:
-    """The image as dims (c, t, z, y, x) — NIfTI's (x, y, z, t, c) reversed; for a colour
-    image (t, z, y, x, c): samples interleaved per voxel, as RGB24/RGBA32 store them."""
-    sdims = spatial_dims(da)
-    extra = [d for d in da.dims if d not in sdims]
-    unknown = [d for d in extra if d not in ("t", "c")]
-    if unknown:
-        raise DimensionError(
-            f"NIfTI stores dims x, y, z, t, c; this image also has {unknown}. Select or "
-            "stack them first (e.g. da.isel(...))."
-        )
+def nifti_layout(da: xr.DataArray, color: bool = False) -> xr.DataArray:
+    """The image as dims (c, t, z, y, x) — NIfTI's (x, y, z, t, c) reversed, with ``z``
+    (and ``t`` when there is a ``c``) added with length 1 when absent; for a colour image
+    (t, z, y, x, c): samples interleaved per voxel, as RGB24/RGBA32 store them.
+
+    Raises
+    ------
+    DimensionError
+        Dims other than ``t, c, z, y, x``.
+    """
+    extra = extra_dims(da, ("t", "c"), "NIfTI stores dims x, y, z, t, c")
     out = da
-    if "z" not in sdims:
+    if "z" not in da.dims:
         out = out.expand_dims("z")
     if color:
         return out.transpose(*[d for d in ("t", "z", "y", "x", "c") if d in out.dims])
@@ -107,7 +107,7 @@ def nifti_header(
             np.block([[grid.direction_xyz, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]]),
         )
     kind = _color_kind(da, color)
-    data = _nifti_layout(da, color=kind is not None)
+    data = nifti_layout(da, color=kind is not None)
     dtype = np.dtype(data.dtype)
     if dtype == np.bool_:
         dtype = np.dtype(np.uint8)
@@ -181,7 +181,7 @@ def write_nifti(
         raise FormatError(f"NIfTI file names end in .nii or .nii.gz; got {str(path)!r}")
     hdr = nifti_header(da, version=version, color=color)
     kind = _color_kind(da, color)
-    data = _nifti_layout(da, color=kind is not None)
+    data = nifti_layout(da, color=kind is not None)
     dtype = np.dtype(data.dtype)
     if dtype == np.bool_:
         dtype = np.dtype(np.uint8)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import dask
@@ -32,7 +31,7 @@ import xarray as xr
 from spatial_xr.coords import assign_grid
 from spatial_xr.errors import FormatError, PathNotFoundError
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import WHOLE_VOLUME_BYTES, chunks_by_name, default_z_chunk
+from spatial_xr.io.chunking import WHOLE_VOLUME_BYTES, default_z_chunk, resolve_chunks
 from spatial_xr.io.nrrd.header import NrrdHeader, read_nrrd_header
 from spatial_xr.io.nrrd.layout import NrrdLayout, nrrd_layout
 from spatial_xr.io.streams import (
@@ -140,19 +139,6 @@ def _default_chunks(shape: tuple[int, ...], names: tuple[str, ...], itemsize: in
     return (*lead[::-1], nzc, *shape[top + 1:])
 
 
-def _resolve_chunks(chunks: Any, names: tuple[str, ...], shape: tuple[int, ...],
-                    default: tuple[int, ...]) -> Any:
-    if chunks is None:
-        return default
-    if isinstance(chunks, Mapping):
-        return chunks_by_name(chunks, names, default, shape)
-    if isinstance(chunks, tuple | list) and len(chunks) == len(names):
-        order = [n for n in _ORDER if n in names]  # given in DataArray order
-        by_name = dict(zip(order, chunks, strict=True))
-        return tuple(by_name[n] for n in names)
-    return chunks
-
-
 def _token(hdr: NrrdHeader, streams: list[DataStream]) -> str:
     stats = []
     for p in {hdr.path, *(s.path for s in streams)}:
@@ -202,7 +188,7 @@ def open_nrrd(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     names = layout.names[::-1]
     default = _default_chunks(lazy.shape, names, hdr.dtype.itemsize, hdr.encoding,
                               len(streams))
-    c_chunks = _resolve_chunks(chunks, names, lazy.shape, default)
+    c_chunks = resolve_chunks(chunks, names, lazy.shape, default)
     token = _token(hdr, streams)
     data = fresh_read_array(dsa.from_array(
         lazy, chunks=c_chunks, asarray=False, fancy=True, name=f"nrrd-{token}",

@@ -10,23 +10,16 @@ with), ``x``, ``y``, ``z``, ``t`` (kind ``time``).
 
 from __future__ import annotations
 
-import gzip
-import math
 import os
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, Literal
 
-import dask
-import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from spatial_xr.buffers import empty
-from spatial_xr.coords import grid_of, spatial_dims
+from spatial_xr.coords import extra_dims, grid_of
 from spatial_xr.errors import (
-    DimensionError,
     FormatError,
     ParameterError,
     SpatialXRWarning,
@@ -35,6 +28,7 @@ from spatial_xr.errors import (
 from spatial_xr.io.atomic import atomic_output, check_overwrite
 from spatial_xr.io.nrrd.layout import SPACE_UNITS, TIME_UNITS
 from spatial_xr.io.nrrd.read import is_nrrd_path
+from spatial_xr.io.streaming import file_order_slabs, gzip_writer
 
 __all__ = ["C_KIND_SIZES", "nrrd_header_text", "write_nrrd"]
 
@@ -49,8 +43,6 @@ C_KIND_SIZES = {"vector": None, "list": None, "point": None, "covariant-vector":
                 "3D-symmetric-matrix": 6, "3D-masked-symmetric-matrix": 7, "3D-matrix": 9,
                 "3D-masked-matrix": 10}
 """NRRD kinds a ``c`` axis may be written with, and the size each requires (None: any)."""
-_SLAB_BYTES = 64 << 20
-"""Bytes per slab when writing a numpy-backed image."""
 
 
 def _num(v: float) -> str:
@@ -75,14 +67,7 @@ def _unit_name(udunits: str, table: dict[str, str]) -> str:
 def _file_layout(da: xr.DataArray) -> xr.DataArray:
     """The image as dims (t, z, y, x, c) minus absent ones: C order of NRRD's c, x, y, z,
     t."""
-    sdims = spatial_dims(da)
-    extra = [str(d) for d in da.dims if d not in sdims]
-    unknown = [d for d in extra if d not in ("t", "c")]
-    if unknown:
-        raise DimensionError(
-            f"NRRD stores dims x, y, z plus optional c and t; this image also has {unknown}. "
-            "Select or stack them first (e.g. da.isel(...))."
-        )
+    extra_dims(da, ("t", "c"), "NRRD stores dims x, y, z plus optional c and t")
     return da.transpose(*[d for d in ("t", "z", "y", "x", "c") if d in da.dims])
 
 
@@ -301,64 +286,11 @@ def write_nrrd(
     return path
 
 
-def _gzip_writer(fobj: IO[bytes]) -> IO[bytes]:
-    try:
-        from isal import igzip
-
-        return cast(IO[bytes], igzip.IGzipFile(filename="", mode="wb", compresslevel=1,
-                                               fileobj=fobj, mtime=0))
-    except ImportError:
-        return cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", compresslevel=1,
-                                             fileobj=fobj, mtime=0))
-
-
 def _write_data(f: IO[bytes], data: xr.DataArray, dtype: np.dtype[Any], encoding: str) -> None:
     if encoding == "gzip":
-        with _gzip_writer(f) as gz:
-            for block in _slabs(data, dtype):
+        with gzip_writer(f) as gz:
+            for block in file_order_slabs(data, dtype):
                 gz.write(block)
     else:
-        for block in _slabs(data, dtype):
+        for block in file_order_slabs(data, dtype):
             f.write(block)
-
-
-def _slabs(data: xr.DataArray, dtype: np.dtype[Any]) -> Iterator[memoryview]:
-    """Yield the bytes of (t, z-slab) blocks in file order, each assembled in one buffer
-    reused for every slab (the caller writes it out before asking for the next)."""
-    arr = data.data
-    has_t = "t" in data.dims
-    lead = data.shape[:1] if has_t else ()
-    body = data.shape[1:] if has_t else data.shape  # (z, y, x[, c]) or (y, x[, c])
-    if "z" not in data.dims:  # 2-D: one slab of the whole plane
-        zchunks: tuple[int, ...] = (1,)
-        body = (1, *body)
-        arr = arr[:, None] if has_t else arr[None]
-    elif isinstance(arr, dsa.Array):
-        zchunks = arr.chunks[1 if has_t else 0]
-    else:
-        plane = math.prod(body[1:]) * dtype.itemsize
-        step = max(1, _SLAB_BYTES // max(1, plane))
-        zchunks = tuple(min(step, body[0] - i) for i in range(0, body[0], step))
-    buf = empty((max(zchunks, default=0), *body[1:]), dtype)
-    for idx in np.ndindex(*lead):
-        z0 = 0
-        for dz in zchunks:
-            block = arr[idx + (slice(z0, z0 + dz),)]
-            out = buf[:dz]
-            if isinstance(block, dsa.Array):
-                _compute_into(block, out)
-            else:
-                out[...] = block
-            yield out.data.cast("B")
-            z0 += dz
-
-
-def _compute_into(block: dsa.Array, out: np.ndarray) -> None:
-    """Compute a dask array's chunks together and copy each into its place in ``out``."""
-    parts = block.to_delayed().ravel()
-    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in block.chunks]
-    regions = [tuple(slice(int(starts[a][i]), int(starts[a][i]) + block.chunks[a][i])
-                     for a, i in enumerate(ix))
-               for ix in np.ndindex(*block.numblocks)]
-    for region, value in zip(regions, dask.compute(*parts), strict=True):
-        out[region] = value

@@ -26,7 +26,7 @@ import locale
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -38,8 +38,8 @@ from spatial_xr.coords import assign_grid
 from spatial_xr.errors import FormatError, PathNotFoundError, SpatialXRWarning, require
 from spatial_xr.geometry import Grid
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
-from spatial_xr.io.indexing import split_fancy
+from spatial_xr.io.chunking import default_z_chunk, resolve_chunks
+from spatial_xr.io.indexing import finish_selection, selection_ranges
 from spatial_xr.io.sitk.ios import image_io
 from spatial_xr.io.validate import require_data_fits
 
@@ -128,23 +128,16 @@ class SitkArray:
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        key, post = split_fancy(key, self.shape)
+        ranges, post = selection_ranges(key, self.shape)
         nsp = len(self.size_xyz)
-        ranges = [range(*k.indices(n)) if isinstance(k, slice) else range(int(k), int(k) + 1)
-                  for k, n in zip(key[:nsp], self.shape[:nsp], strict=True)]
         if any(len(r) == 0 for r in ranges):
-            shape = [len(range(*k.indices(n))) for k, n in zip(key, self.shape, strict=True)
-                     if isinstance(k, slice)]
-            return np.empty(shape, self.dtype)
-        lo = [min(r[0], r[-1]) for r in ranges]
-        hi = [max(r[0], r[-1]) + 1 for r in ranges]
+            return finish_selection(np.empty([len(r) for r in ranges], self.dtype), post)
+        lo = [r[0] for r in ranges[:nsp]]
+        hi = [r[-1] + 1 for r in ranges[:nsp]]
         box = self._read_box(lo, hi)
-        local = tuple(_shift(k, a, n) for k, a, n in zip(key[:nsp], lo, self.shape[:nsp],
-                                                          strict=True)) + tuple(key[nsp:])
-        arr = box[local]
-        for axis, index in post:
-            arr = np.take(arr, index, axis=axis)
-        return np.ascontiguousarray(arr)
+        local = tuple(slice(None, None, r.step) for r in ranges[:nsp]) + tuple(
+            slice(r.start, r.stop, r.step) for r in ranges[nsp:])
+        return np.ascontiguousarray(finish_selection(box[local], post))
 
     def _read_box(self, lo: list[int], hi: list[int]) -> np.ndarray:
         """Voxels ``lo:hi`` (C order of the spatial axes) as SimpleITK reads them."""
@@ -189,15 +182,6 @@ def owned_array_view(sitk: Any, image: Any) -> np.ndarray:
     ``(z,) y, x[, c]``), which keeps the image alive (``GetArrayViewFromImage`` alone
     does not: its array must not outlive the image)."""
     return np.asarray(_ImageBuffer(sitk.GetArrayViewFromImage(image), image))
-
-
-def _shift(k: Any, lo: int, n: int) -> Any:
-    """Index ``k`` of an axis of length ``n``, relative to a box starting at ``lo``."""
-    if not isinstance(k, slice):
-        return int(k) - lo
-    start, stop, step = k.indices(n)
-    stop = stop - lo
-    return slice(start - lo, stop if stop >= 0 else None, step)
 
 
 def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArray:
@@ -259,12 +243,7 @@ def open_sitk(path: str | os.PathLike[str], *, chunks: Any = None) -> xr.DataArr
     lazy = SitkArray(path, io_name, grid.shape_xyz, components, dtype, min_size)
     names = ("z", "y", "x")[3 - grid.ndim:] + (("c",) if components > 1 else ())
     default = _default_chunks(lazy, streams)
-    if isinstance(chunks, Mapping):
-        chunks = chunks_by_name(chunks, names, default, lazy.shape)
-    elif isinstance(chunks, tuple | list) and len(chunks) == len(names) and "c" in names:
-        chunks = (*chunks[1:], chunks[0])  # given in DataArray order (c first)
-    elif chunks is None:
-        chunks = default
+    chunks = resolve_chunks(chunks, names, lazy.shape, default)
     stat = os.stat(path)
     token = dask.base.tokenize(path, stat.st_mtime_ns, stat.st_size, io_name)
     data = fresh_read_array(dsa.from_array(

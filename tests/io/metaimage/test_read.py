@@ -20,7 +20,7 @@ from spatial_xr.errors import (
     PathNotFoundError,
     SpatialXRWarning,
 )
-from spatial_xr.io import byterange
+from spatial_xr.io import streams
 from spatial_xr.io.formats import capability_table, find_format, recognise
 from spatial_xr.io.metaimage import open_metaimage
 from tests.io.metaimage.conftest import (
@@ -318,7 +318,7 @@ class CountingFile:
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     CountingFile.counts = {}
-    monkeypatch.setattr(byterange, "open_binary", CountingFile)
+    monkeypatch.setattr(streams, "open_data_file", CountingFile)
     return CountingFile.counts
 
 

@@ -180,14 +180,14 @@ def test_writer_streams_slab_by_slab(tmp_path: Path, rng, monkeypatch: pytest.Mo
     seen_at_write: list[int] = []
     import spatial_xr.io.metaimage.write as write_mod
 
-    real = write_mod.slab_bytes
+    real = write_mod.file_order_slabs
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         for block in real(*args, **kwargs):
             seen_at_write.append(len(computed))
             yield block
 
-    monkeypatch.setattr(write_mod, "slab_bytes", spy)
+    monkeypatch.setattr(write_mod, "file_order_slabs", spy)
     lazy.spatial.to_metaimage(tmp_path / "s.mha", compress=compress)
     assert seen_at_write == [1, 2, 3, 4]  # each slab computed just before it is written
     np.testing.assert_array_equal(open_metaimage(tmp_path / "s.mha").values, da.values)

@@ -556,34 +556,6 @@ def test_truncated_gzip_is_a_format_error(tmp_path: Path) -> None:
         spatial_xr.open_image(path).values  # noqa: B018
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_contiguous_run_matches_numpy(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    shape = (3, 4, 5, 6)
-    ref = np.arange(np.prod(shape)).reshape(shape)
-    for _ in range(200):
-        key = []
-        for n in shape:
-            pick = rng.integers(3)
-            if pick == 0:
-                key.append(int(rng.integers(n)))
-            elif pick == 1:
-                key.append(slice(None))
-            else:
-                a, b = sorted(rng.integers(0, n + 1, 2))
-                key.append(slice(int(a), int(b), int(rng.choice([1, 1, 2, -1]))))
-        if any(isinstance(k, slice) and len(range(*k.indices(n))) == 0
-               for k, n in zip(key, shape, strict=True)):
-            continue
-        run = nifti_mod._contiguous_run(key, shape)
-        want = ref[tuple(key)].ravel()
-        if run is None:
-            assert not (np.diff(want) == 1).all() or any(
-                isinstance(k, slice) and k.step == -1 for k in key), key
-        else:
-            np.testing.assert_array_equal(ref.ravel()[run[0]:run[0] + run[1]], want)
-
-
 @pytest.mark.filterwarnings("ignore:.*qform and sform disagree")
 @pytest.mark.parametrize("name", ["example4d.nii.gz", "functional.nii", "anatomical.nii",
                                   "example_nifti2.nii.gz"])

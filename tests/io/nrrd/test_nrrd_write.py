@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from nrrd_oracles import DIRECTIONS, OBLIQUE, assert_matches_sitk, sitk_image, sitk_values
 
 import spatial_xr
-import spatial_xr.io.nrrd.write as write_mod
+import spatial_xr.io.streaming as streaming
 from spatial_xr.errors import (
     DimensionError,
     FormatError,
@@ -133,13 +133,13 @@ def test_streams_slab_by_slab(tmp_path: Path, anatomical: np.ndarray,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     da = _image(anatomical, ("z", "y", "x"), OBLIQUE).chunk({"z": 5})
     sizes: list[int] = []
-    real = write_mod._compute_into
+    real = streaming.compute_into
 
     def spy(block: dsa.Array, out: np.ndarray) -> None:
         sizes.append(out.nbytes)
         real(block, out)
 
-    monkeypatch.setattr(write_mod, "_compute_into", spy)
+    monkeypatch.setattr(streaming, "compute_into", spy)
     write_nrrd(da, tmp_path / "s.nrrd", encoding="gzip")
     assert len(sizes) == 5 and max(sizes) == 5 * 41 * 33 * 2
     np.testing.assert_array_equal(open_nrrd(tmp_path / "s.nrrd").values, anatomical)
