@@ -280,6 +280,19 @@ class SpatialAccessor:
 
         return plot_orthogonal(self._da, point, **kwargs)
 
+    # ------------------------------------------------------------------ TIFF
+    def to_ome_tiff(self, path: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Write a tiled, pyramidal OME-TIFF; see :func:`spatial_xr.io.tiff.to_ome_tiff`."""
+        from spatial_xr.io.tiff.write import to_ome_tiff
+
+        to_ome_tiff(self._da, path, **kwargs)
+
+    def to_tiff_stack(self, folder: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Write one 2-D TIFF per z; see :func:`spatial_xr.io.tiff.to_tiff_stack`."""
+        from spatial_xr.io.tiff.write import to_tiff_stack
+
+        to_tiff_stack(self._da, folder, **kwargs)
+
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         return geometry_text(self._da)
