@@ -205,7 +205,8 @@ def describe_series(path: str, series: int | str = 0, *, ome: bool = True) -> Se
         ) from exc
     with tf:
         if not tf.series:
-            raise FormatError(f"{path!r} holds no image series")
+            raise FormatError(f"{path!r} holds no image (no readable IFD); it is corrupt or "
+                              "not a TIFF file")
         names = [s.name for s in tf.series]
         if isinstance(series, str):
             if series not in names:
