@@ -9,6 +9,7 @@
 - **Laziness**: one dask chunk per file; a file is read when a computation needs it.
 - **Spacing**: x and y from the first file's metadata (OME-XML, ImageJ or resolution
   tags), z from its ImageJ ``spacing`` or OME ``PhysicalSizeZ`` when present, else 1;
+  the origin from the first file's plane position (OME) or ImageJ origin, else 0;
   ``spacing=`` overrides any of them (a number in the files' unit, or a string with a
   unit). A stack whose files give no physical size is in ``"pixel"`` unless ``spacing=``
   gives lengths for every axis.
@@ -245,7 +246,6 @@ def _stack_geometry(
         if not out[d] > 0:
             raise ParameterError(f"spacing= must be positive, got {v!r} for {d!r}")
     origin = dict(px.origin) if unit == px.unit else {}
-    origin.pop("z", None)
     return out, unit, origin
 
 
@@ -316,7 +316,7 @@ def open_tiff_stack(
     da = da.transpose(*[d for d in ("c", "z", "y", "x") if d in names])
     grid = Grid(shape_xyz=(shape[axes.index("X")], shape[axes.index("Y")], len(files)),
                 spacing_xyz=[sp["x"], sp["y"], sp["z"]],
-                origin_xyz=[origin.get("x", 0.0), origin.get("y", 0.0), 0.0])
+                origin_xyz=[origin.get(d, 0.0) for d in ("x", "y", "z")])
     da = assign_grid(da, grid)
     for d in ("z", "y", "x"):
         da.coords[d].attrs["units"] = unit

@@ -408,24 +408,13 @@ def to_tiff_stack(
         raise UnsupportedOptionError(f"TIFF stacks hold {', '.join(_OME_DTYPES)}, not {da.dtype}")
     nz = da.sizes["z"]
     digits = max(4, len(str(nz - 1)))
-    grid = grid_of(da)
-    dz = float(grid.spacing_xyz[2])
-    oz = float(grid.origin_xyz[2])
     with atomic_output(folder, overwrite=overwrite) as tmp:
         os.makedirs(tmp)
         for z in range(nz):
-            plane = da.isel(z=z)
-            md = _ome_metadata(plane, None)
-            md["PhysicalSizeZ"] = dz
-            md["PhysicalSizeZUnit"] = _OME_UNITS[_unit(da, "z")]
-            if "Plane" in md:
-                n = len(md["Plane"]["PositionX"])
-                md["Plane"]["PositionZ"] = [oz + z * dz] * n
-                md["Plane"]["PositionZUnit"] = [md["PhysicalSizeZUnit"]] * n
-            data = _compute(plane.data)
-            tifffile.imwrite(os.path.join(tmp, f"{prefix}{z:0{digits}d}.tif"), data,
-                             ome=True, photometric="minisblack", compression=compression,
-                             metadata=md)
+            plane = da.isel(z=slice(z, z + 1))  # keeps z: its spacing and position
+            tifffile.imwrite(os.path.join(tmp, f"{prefix}{z:0{digits}d}.tif"),
+                             _compute(plane.data), ome=True, photometric="minisblack",
+                             compression=compression, metadata=_ome_metadata(plane, None))
 
 
 def write_tiff(da: xr.DataArray | xr.DataTree, path: str | os.PathLike[str], *,
