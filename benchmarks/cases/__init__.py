@@ -7,7 +7,7 @@ import importlib
 from benchmarks.harness import Case
 
 MODULES = ("reference", "nifti", "dicom", "resample", "pyramid", "patch", "outofcore",
-           "scaling")
+           "scaling", "tiff")
 
 
 def all_cases() -> list[Case]:

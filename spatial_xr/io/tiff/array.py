@@ -8,6 +8,7 @@ and run on dask.distributed workers (each process opens the file once).
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -66,12 +67,18 @@ class TiffArray:
     dtype : numpy.dtype
     ome : bool
         Whether tifffile uses the OME-XML to form series.
+    page_ndim : int, optional
+        How many trailing axes one TIFF page holds, when the level is a plain sequence of
+        pages (then a request for whole pages decodes them straight into the result with
+        ``TiffPage.asarray``, as ``tifffile.imread`` does); None otherwise.
     """
 
     def __init__(self, path: str, series: int, level: int, shape: tuple[int, ...],
-                 dtype: np.dtype[Any], *, ome: bool = True) -> None:
+                 dtype: np.dtype[Any], *, ome: bool = True,
+                 page_ndim: int | None = None) -> None:
         self.path = path
         self.ome = ome
+        self.page_ndim = page_ndim
         self.series = series
         self.level = level
         self.shape = tuple(int(n) for n in shape)
@@ -103,7 +110,8 @@ class TiffArray:
                         f"level {self.level} now has shape {opened.array.shape}, not "
                         f"{self.shape}; open it again"
                     )
-                out = opened.array[basic]
+                whole = None if post else self._whole_pages(basic)
+                out = opened.array[basic] if whole is None else self._read_pages(opened, *whole)
         except FileNotFoundError as exc:
             raise PathNotFoundError(
                 f"{self.path!r} no longer exists (it was opened lazily and removed or renamed "
@@ -122,6 +130,36 @@ class TiffArray:
         for axis, index in post:
             out = np.take(out, index, axis=axis)
         return out
+
+
+    def _whole_pages(self, basic: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """``(leading selection, leading shape)`` when ``basic`` selects whole pages."""
+        n = self.page_ndim
+        if not n:
+            return None
+        for k, size in zip(basic[-n:], self.shape[-n:], strict=True):
+            if not isinstance(k, slice) or k.indices(size) != (0, size, 1):
+                return None
+        lead = basic[:-n]
+        return lead, self.shape[:-n]
+
+    def _read_pages(self, opened: OpenLevel, lead: tuple[Any, ...],
+                    lead_shape: tuple[int, ...]) -> np.ndarray:
+        ranges = [range(*k.indices(s)) if isinstance(k, slice) else range(k, k + 1)
+                  for k, s in zip(lead, lead_shape, strict=True)]
+        page_shape = self.shape[len(lead_shape):]
+        out = np.empty((*[len(r) for r in ranges], *page_shape), self.dtype)
+        flat = out.reshape(-1, *page_shape)
+        pages = opened.tiff.series[self.series].levels[self.level].pages
+        workers = max(2, os.cpu_count() or 2)
+        for j, idx in enumerate(itertools.product(*ranges)):
+            page = pages[int(np.ravel_multi_index(idx, lead_shape))] if lead_shape else pages[0]
+            if page is None:  # a plane the file does not store
+                flat[j] = 0
+            else:
+                page.asarray(out=flat[j], maxworkers=workers)
+        keep = [len(r) for r, k in zip(ranges, lead, strict=True) if isinstance(k, slice)]
+        return out.reshape(*keep, *page_shape)
 
 
 def split_fancy(

@@ -32,7 +32,7 @@ from spatial_xr.coords import assign_grid
 from spatial_xr.errors import DimensionError, FormatError, ParameterError, require
 from spatial_xr.geometry import Grid
 from spatial_xr.io._dask import fresh_read_array
-from spatial_xr.io.chunking import chunks_by_name
+from spatial_xr.io.chunking import WHOLE_VOLUME_BYTES, chunks_by_name
 from spatial_xr.io.omezarr.read import select_level
 from spatial_xr.io.tiff.array import TiffArray
 from spatial_xr.io.tiff.detect import is_stack_source
@@ -42,9 +42,9 @@ from spatial_xr.io.units import spacing_in_unit
 from spatial_xr.io.validate import MAX_TASKS
 
 __all__ = [
-    "CHUNK_BYTES",
     "LevelInfo",
     "SeriesInfo",
+    "default_chunks",
     "describe_series",
     "dims_for_axes",
     "level_dataarray",
@@ -52,8 +52,6 @@ __all__ = [
     "open_tiff_multiscale",
 ]
 
-CHUNK_BYTES = 16 << 20
-"""Target size of a default dask chunk: whole tiles or strips grouped up to this size."""
 
 Selector = int | slice | Sequence[int] | None
 _CANONICAL = ("t", "c", "z", "y", "x")
@@ -66,6 +64,7 @@ class LevelInfo:
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
     dtype: np.dtype[Any]
+    page_ndim: int | None = None
 
 
 @dataclass
@@ -167,6 +166,17 @@ def _ome_image(tf: Any, index: int, series: Any, path: str) -> OmeImage:
     return image
 
 
+def _native_chunks(level: Any) -> tuple[int, ...] | None:
+    """Storage chunks (a tile or strip, 1 along page axes) of a level in its own axes, as
+    tifffile's Zarr store lays them out; None when the page shape is not the level's
+    trailing shape."""
+    page = level.keyframe
+    shape, pshape, chunks = tuple(level.shape), tuple(page.shape), tuple(page.chunks)
+    if len(chunks) != len(pshape) or shape[len(shape) - len(pshape):] != pshape:
+        return None
+    return (1,) * (len(shape) - len(pshape)) + tuple(int(c) for c in chunks)
+
+
 def _resolution(page: Any) -> tuple[Any, Any, int]:
     tags = page.tags
     x = tags.get("XResolution")
@@ -229,18 +239,21 @@ def describe_series(path: str, series: int | str = 0, *, ome: bool = True) -> Se
                     f"{path!r}: level {k} of series {index} has axes {lvl.axes!r}, level 0 "
                     f"{axes!r}; the pyramid is malformed"
                 )
-            try:
-                store = s.aszarr(level=k)
-                arr = zarr.open_array(store, mode="r")
-                chunks = tuple(int(c) for c in arr.chunks)
-                store.close()
-            except Exception as exc:
-                raise FormatError(
-                    f"{path!r}: tifffile cannot map level {k} of series {index} to "
-                    f"chunks ({type(exc).__name__}: {exc})"
-                ) from exc
+            chunks = _native_chunks(lvl)
+            if chunks is None:  # a layout the page's chunks do not describe: ask zarr
+                try:
+                    store = s.aszarr(level=k)
+                    chunks = tuple(int(c) for c in zarr.open_array(store, mode="r").chunks)
+                    store.close()
+                except Exception as exc:
+                    raise FormatError(
+                        f"{path!r}: tifffile cannot map level {k} of series {index} to "
+                        f"chunks ({type(exc).__name__}: {exc})"
+                    ) from exc
+            page_ndim = len(lvl.keyframe.shape) if (
+                _native_chunks(lvl) is not None and lvl.transform is None) else None
             levels.append(LevelInfo(tuple(int(n) for n in lvl.shape), chunks,
-                                    np.dtype(lvl.dtype)))
+                                    np.dtype(lvl.dtype), page_ndim))
         page = s.keyframe
         xres, yres, runit = _resolution(page)
         channel_names = None
@@ -280,21 +293,37 @@ def describe_series(path: str, series: int | str = 0, *, ome: bool = True) -> Se
 
 # ---------------------------------------------------------------------- DataArrays
 def default_chunks(shape: Sequence[int], native: Sequence[int], itemsize: int,
-                   target: int = CHUNK_BYTES) -> tuple[int, ...]:
-    """Whole storage chunks (tiles or strips) grouped up to about ``target`` bytes: first
-    along the last axis (whole rows of tiles), then the axes before it."""
-    chunks = [max(1, min(int(c), int(n))) for c, n in zip(native, shape, strict=True)]
-    for axis in range(len(shape) - 1, -1, -1):
-        size = math.prod(chunks) * itemsize
-        if size >= target:
-            break
-        grow = max(1, target // max(1, size))
-        chunks[axis] = min(int(shape[axis]), chunks[axis] * grow)
-    n_chunks = math.prod(-(-int(n) // c) for n, c in zip(shape, chunks, strict=True))
-    if n_chunks > MAX_TASKS:  # a huge image: bigger chunks so the graph stays bounded
-        scale = (n_chunks / MAX_TASKS) ** (1 / max(1, len(shape) - 1))
-        for axis in range(len(shape) - 1):
-            chunks[axis] = min(int(shape[axis]), math.ceil(chunks[axis] * scale))
+                   page_ndim: int | None = None) -> tuple[int, ...]:
+    """Default dask chunks of a level.
+
+    Whole pages, as many as fit in :data:`~spatial_xr.io.chunking.WHOLE_VOLUME_BYTES`
+    (grouped along the innermost page axes first): a full read then decodes each page
+    straight into the result, as ``tifffile.imread`` does, with no second buffer for dask
+    to concatenate chunks into; slicing still decodes only the tiles it touches (dask
+    fuses the slice into the read). A page larger than that is cut into bands of whole
+    tile (or strip) rows of about dask's ``array.chunk-size``.
+    """
+    shape = [int(n) for n in shape]
+    chunks = [max(1, min(int(c), n)) for c, n in zip(native, shape, strict=True)]
+    n_page = page_ndim or 2
+    lead = len(shape) - n_page
+    page_bytes = math.prod(shape[lead:]) * itemsize
+    if page_bytes <= WHOLE_VOLUME_BYTES:
+        chunks[lead:] = shape[lead:]
+        room = max(1, WHOLE_VOLUME_BYTES // max(1, page_bytes))  # pages per chunk
+        for axis in range(lead - 1, -1, -1):  # innermost page axis first
+            chunks[axis] = max(1, min(shape[axis], room))
+            room = room // shape[axis] if chunks[axis] == shape[axis] else 1
+    else:
+        limit = dask.utils.parse_bytes(dask.config.get("array.chunk-size"))
+        chunks[lead + 1:] = shape[lead + 1:]
+        row_bytes = math.prod(shape[lead + 1:]) * itemsize
+        rows = max(1, limit // max(1, row_bytes)) // chunks[lead] * chunks[lead]
+        chunks[lead] = max(chunks[lead], min(shape[lead], rows))
+    n_chunks = math.prod(-(-n // c) for n, c in zip(shape, chunks, strict=True))
+    if n_chunks > MAX_TASKS and lead:  # millions of tiny pages: group them further
+        chunks[lead - 1] = min(shape[lead - 1],
+                               math.ceil(chunks[lead - 1] * n_chunks / MAX_TASKS))
     return tuple(chunks)
 
 
@@ -321,7 +350,8 @@ def level_grid(info: SeriesInfo, k: int) -> Grid:
 
 def _resolve_chunks(chunks: Any, info: SeriesInfo, k: int) -> Any:
     level = info.levels[k]
-    default = default_chunks(level.shape, level.chunks, level.dtype.itemsize)
+    default = default_chunks(level.shape, level.chunks, level.dtype.itemsize,
+                             level.page_ndim)
     if chunks is None:
         return default
     if isinstance(chunks, Mapping):
@@ -350,7 +380,8 @@ def _select(da: xr.DataArray, dim: str, sel: Selector, what: str) -> xr.DataArra
 def level_dataarray(info: SeriesInfo, k: int, chunks: Any = None) -> xr.DataArray:
     """Level ``k`` of a described series as a lazy DataArray with geometry."""
     level = info.levels[k]
-    lazy = TiffArray(info.path, info.series, k, level.shape, level.dtype, ome=info.ome)
+    lazy = TiffArray(info.path, info.series, k, level.shape, level.dtype, ome=info.ome,
+                     page_ndim=level.page_ndim)
     stat = os.stat(info.path)
     dchunks = _resolve_chunks(chunks, info, k)
     token = dask.base.tokenize(info.path, stat.st_mtime_ns, stat.st_size, info.series, k,
@@ -429,8 +460,8 @@ def open_tiff(
     channel, timepoint : int, slice or sequence of int, optional
         Select along ``c``/``t`` (an int drops the dim).
     chunks : dict, tuple or "auto", optional
-        dask chunks; default whole tiles/strips grouped to about 16 MiB
-        (:data:`CHUNK_BYTES`).
+        dask chunks; default whole pages up to 512 MiB, else bands of whole tile rows
+        (see :func:`default_chunks`).
     ome : bool
         Use the OME-XML (default); ``False`` reads the IFDs as a plain TIFF.
 
