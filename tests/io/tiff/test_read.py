@@ -386,3 +386,27 @@ def test_recognised_by_content_and_name(tmp_path: Path, volume: np.ndarray) -> N
 
     via_engine = xr.open_dataarray(path, engine="spatial")
     np.testing.assert_array_equal(via_engine.values, volume[0, 0, 0])
+
+
+def test_full_read_decodes_each_page_once(pyramid_file: Path) -> None:
+    da = spatial_xr.open_image(pyramid_file)
+    assert da.data.chunks == ((2,), (1024,), (1536,))  # whole pages: one chunk
+    with tifffile.TiffFile(pyramid_file) as tf:
+        stored = sum(sum(p.databytecounts) for p in tf.series[0].pages)
+    assert da.isel(c=0, y=slice(0, 8)).values.size  # warm-up
+    before = rchar()
+    values = da.values
+    read = rchar() - before
+    np.testing.assert_array_equal(values, tifffile.imread(pyramid_file))
+    assert stored <= read < stored + 256 * 1024
+
+
+def test_default_chunks() -> None:
+    from spatial_xr.io.tiff.read import default_chunks
+
+    # small pages: whole pages, grouped up to 512 MiB
+    assert default_chunks((3, 100, 512, 512), (1, 1, 256, 256), 2, 2) == (3, 100, 512, 512)
+    assert default_chunks((4, 2000, 512, 512), (1, 1, 256, 256), 2, 2) == (1, 1024, 512, 512)
+    # one 2 GiB page: bands of whole tile rows of about dask's chunk size
+    chunks = default_chunks((32768, 32768), (256, 256), 2, 2)
+    assert chunks[1] == 32768 and chunks[0] % 256 == 0 and chunks[0] * 32768 * 2 <= 128 << 20
