@@ -16,6 +16,7 @@ import numpy as np
 from xarray.backends import CachingFileManager
 
 from spatial_xr.errors import FormatError, PathNotFoundError, SpatialXRError
+from spatial_xr.io.tiff.tiles import read_box
 
 __all__ = ["OpenLevel", "TiffArray", "open_level", "split_fancy"]
 
@@ -69,16 +70,26 @@ class TiffArray:
         Whether tifffile uses the OME-XML to form series.
     page_ndim : int, optional
         How many trailing axes one TIFF page holds, when the level is a plain sequence of
-        pages (then a request for whole pages decodes them straight into the result with
-        ``TiffPage.asarray``, as ``tifffile.imread`` does); None otherwise.
+        pages; None otherwise (every read then goes through tifffile's Zarr store).
+    boxes : bool
+        Whether boxes of a page decode with :func:`spatial_xr.io.tiff.tiles.read_box`.
+
+    Notes
+    -----
+    Three read paths: a request for whole pages decodes them straight into the result
+    with ``TiffPage.asarray`` (as ``tifffile.imread`` does); a box within pages decodes
+    the tiles or strips it touches with :func:`~spatial_xr.io.tiff.tiles.read_box`; any
+    other layout goes through tifffile's Zarr store, which also decodes only the tiles a
+    request touches.
     """
 
     def __init__(self, path: str, series: int, level: int, shape: tuple[int, ...],
                  dtype: np.dtype[Any], *, ome: bool = True,
-                 page_ndim: int | None = None) -> None:
+                 page_ndim: int | None = None, boxes: bool = False) -> None:
         self.path = path
         self.ome = ome
         self.page_ndim = page_ndim
+        self.boxes = boxes
         self.series = series
         self.level = level
         self.shape = tuple(int(n) for n in shape)
@@ -110,8 +121,7 @@ class TiffArray:
                         f"level {self.level} now has shape {opened.array.shape}, not "
                         f"{self.shape}; open it again"
                     )
-                whole = None if post else self._whole_pages(basic)
-                out = opened.array[basic] if whole is None else self._read_pages(opened, *whole)
+                out = self._read(opened, basic, post)
         except FileNotFoundError as exc:
             raise PathNotFoundError(
                 f"{self.path!r} no longer exists (it was opened lazily and removed or renamed "
@@ -131,6 +141,40 @@ class TiffArray:
             out = np.take(out, index, axis=axis)
         return out
 
+
+    def _read(self, opened: OpenLevel, basic: tuple[Any, ...], post: list[Any]) -> Any:
+        whole = None if post else self._whole_pages(basic)
+        if whole is not None:
+            return self._read_pages(opened, *whole)
+        n = self.page_ndim
+        if self.boxes and n in (2, 3) and all(
+                isinstance(k, int) or k.indices(size)[2] == 1
+                for k, size in zip(basic[-n:], self.shape[-n:], strict=True)):
+            return self._read_boxes(opened, basic, n)
+        return opened.array[basic]
+
+    def _read_boxes(self, opened: OpenLevel, basic: tuple[Any, ...], n: int) -> np.ndarray:
+        """Boxes of pages (rows, columns, step 1) decoded tile by tile."""
+        lead, tail = basic[:-n], basic[-n:]
+        lead_shape, page_shape = self.shape[:-n], self.shape[-n:]
+        ranges = [range(*k.indices(size)) if isinstance(k, slice) else range(k, k + 1)
+                  for k, size in zip(basic, self.shape, strict=True)]
+        yr, xr = ranges[len(lead)], ranges[len(lead) + 1]
+        out = np.empty((*[len(r) for r in ranges[:len(lead)]], len(yr), len(xr),
+                        *page_shape[2:]), self.dtype)
+        flat = out.reshape(-1, *out.shape[len(lead):])
+        pages = opened.tiff.series[self.series].levels[self.level].pages
+        workers = max(2, os.cpu_count() or 2)
+        if len(yr) and len(xr):
+            for j, idx in enumerate(itertools.product(*ranges[:len(lead)])):
+                page = pages[int(np.ravel_multi_index(idx, lead_shape))] if lead_shape \
+                    else pages[0]
+                if page is None:
+                    flat[j] = 0
+                else:
+                    read_box(page, yr, xr, flat[j], workers)
+        pick = tuple(0 if isinstance(k, int) else slice(None) for k in (*lead, *tail[:2]))
+        return out[(*pick, *tail[2:])]
 
     def _whole_pages(self, basic: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """``(leading selection, leading shape)`` when ``basic`` selects whole pages."""

@@ -38,6 +38,7 @@ from spatial_xr.io.tiff.array import TiffArray
 from spatial_xr.io.tiff.detect import is_stack_source
 from spatial_xr.io.tiff.imagej import PixelSize, imagej_pixel_size, resolution_pixel_size
 from spatial_xr.io.tiff.ome import OmeImage, parse_ome_xml, summary
+from spatial_xr.io.tiff.tiles import box_readable
 from spatial_xr.io.units import spacing_in_unit
 from spatial_xr.io.validate import MAX_TASKS
 
@@ -65,6 +66,7 @@ class LevelInfo:
     chunks: tuple[int, ...]
     dtype: np.dtype[Any]
     page_ndim: int | None = None
+    boxes: bool = False
 
 
 @dataclass
@@ -253,7 +255,8 @@ def describe_series(path: str, series: int | str = 0, *, ome: bool = True) -> Se
             page_ndim = len(lvl.keyframe.shape) if (
                 _native_chunks(lvl) is not None and lvl.transform is None) else None
             levels.append(LevelInfo(tuple(int(n) for n in lvl.shape), chunks,
-                                    np.dtype(lvl.dtype), page_ndim))
+                                    np.dtype(lvl.dtype), page_ndim,
+                                    page_ndim is not None and box_readable(lvl.keyframe)))
         page = s.keyframe
         xres, yres, runit = _resolution(page)
         channel_names = None
@@ -381,7 +384,7 @@ def level_dataarray(info: SeriesInfo, k: int, chunks: Any = None) -> xr.DataArra
     """Level ``k`` of a described series as a lazy DataArray with geometry."""
     level = info.levels[k]
     lazy = TiffArray(info.path, info.series, k, level.shape, level.dtype, ome=info.ome,
-                     page_ndim=level.page_ndim)
+                     page_ndim=level.page_ndim, boxes=level.boxes)
     stat = os.stat(info.path)
     dchunks = _resolve_chunks(chunks, info, k)
     token = dask.base.tokenize(info.path, stat.st_mtime_ns, stat.st_size, info.series, k,
