@@ -29,6 +29,7 @@ class OpenLevel:
         import zarr
 
         self.tiff = tifffile.TiffFile(path, **({} if ome else {"is_ome": False}))
+        self.tiff.filehandle.set_lock(True)  # dask threads share the handle: seeks + reads
         try:
             # maxworkers > 1: tifffile decodes each tile in a worker thread, not in the
             # event loop that zarr runs every read on (which would serialise the
@@ -167,14 +168,22 @@ class TiffArray:
         workers = max(2, os.cpu_count() or 2)
         if len(yr) and len(xr):
             for j, idx in enumerate(itertools.product(*ranges[:len(lead)])):
-                page = pages[int(np.ravel_multi_index(idx, lead_shape))] if lead_shape \
-                    else pages[0]
+                page = self._page(opened, pages, idx, lead_shape)
                 if page is None:
                     flat[j] = 0
                 else:
                     read_box(page, yr, xr, flat[j], workers)
         pick = tuple(0 if isinstance(k, int) else slice(None) for k in (*lead, *tail[:2]))
         return out[(*pick, *tail[2:])]
+
+    @staticmethod
+    def _page(opened: OpenLevel, pages: Any, idx: tuple[int, ...],
+              lead_shape: tuple[int, ...]) -> Any:
+        """Page ``idx`` of the level, loaded under the file's lock: loading reads its IFD,
+        and dask threads share the file handle."""
+        number = int(np.ravel_multi_index(idx, lead_shape)) if lead_shape else 0
+        with opened.tiff.filehandle.lock:
+            return pages[number]
 
     def _whole_pages(self, basic: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """``(leading selection, leading shape)`` when ``basic`` selects whole pages."""
@@ -197,7 +206,7 @@ class TiffArray:
         pages = opened.tiff.series[self.series].levels[self.level].pages
         workers = max(2, os.cpu_count() or 2)
         for j, idx in enumerate(itertools.product(*ranges)):
-            page = pages[int(np.ravel_multi_index(idx, lead_shape))] if lead_shape else pages[0]
+            page = self._page(opened, pages, idx, lead_shape)
             if page is None:  # a plane the file does not store
                 flat[j] = 0
             else:
