@@ -481,7 +481,7 @@ register_format(Format(
     extensions=(".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff", ".btf", ".tf8"),
     magic=((0, b"II*\x00"), (0, b"MM\x00*"), (0, b"II+\x00"), (0, b"MM\x00+")),
     sniff="spatial_xr.io.tiff.detect:sniff_tiff",
-    notes="tiled and stripped files read only the tiles or strips a computation touches "
-          "(through tifffile's Zarr store); a stack reads one file per z; physical units "
-          "kept as written (micrometer, inch, …; 'pixel' when the file gives none)",
+    notes="whole pages decode as tifffile.imread does; smaller requests decode only the "
+          "tiles or strips they touch; a stack reads one file per z; physical units kept "
+          "as written (micrometer, inch, …; 'pixel' when the file gives none)",
 ))

@@ -5,7 +5,9 @@ through tifffile, pyramidal OME-TIFF and stack writing.
   tifffile import);
 - :mod:`~spatial_xr.io.tiff.ome`: OME-XML → sizes, physical sizes, channels, positions;
 - :mod:`~spatial_xr.io.tiff.imagej`: ImageJ metadata and resolution tags → pixel size;
-- :mod:`~spatial_xr.io.tiff.array`: the pickle-safe lazy array over tifffile's Zarr store;
+- :mod:`~spatial_xr.io.tiff.array`: the pickle-safe lazy array (whole pages, boxes, or
+  tifffile's Zarr store);
+- :mod:`~spatial_xr.io.tiff.tiles`: a box of a page decoded tile by tile;
 - :mod:`~spatial_xr.io.tiff.read`: :func:`open_tiff`, :func:`open_tiff_multiscale`;
 - :mod:`~spatial_xr.io.tiff.stack`: :func:`open_tiff_stack`;
 - :mod:`~spatial_xr.io.tiff.write`: :func:`to_ome_tiff`, :func:`to_tiff_stack`.

@@ -1,8 +1,10 @@
 """A pickle-safe lazy view of one pyramid level of one TIFF series.
 
-Reads go through tifffile's Zarr store (``TiffPageSeries.aszarr``): a request decodes only
-the tiles or strips it touches. The view holds the path, the series and level indices and
-a :class:`xarray.backends.CachingFileManager`, never an open handle, so dask graphs pickle
+Whole pages decode straight into the result (``TiffPage.asarray``, as ``tifffile.imread``
+does); boxes decode only the tiles or strips they touch (:mod:`.tiles`); other layouts go
+through tifffile's Zarr store (``TiffPageSeries.aszarr``), which also decodes only what a
+request touches. The view holds the path, the series and level indices and a
+:class:`xarray.backends.CachingFileManager`, never an open handle, so dask graphs pickle
 and run on dask.distributed workers (each process opens the file once).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -22,29 +25,44 @@ __all__ = ["OpenLevel", "TiffArray", "open_level", "split_fancy"]
 
 
 class OpenLevel:
-    """An open TIFF file, the Zarr store over one level of one series and its array."""
+    """An open TIFF file and, made on first use, the Zarr store over one level of one
+    series and its array."""
 
     def __init__(self, path: str, series: int, level: int, ome: bool = True) -> None:
         import tifffile
-        import zarr
 
         self.tiff = tifffile.TiffFile(path, **({} if ome else {"is_ome": False}))
         self.tiff.filehandle.set_lock(True)  # dask threads share the handle: seeks + reads
-        try:
-            # maxworkers > 1: tifffile decodes each tile in a worker thread, not in the
-            # event loop that zarr runs every read on (which would serialise the
-            # decoding of all dask threads)
-            self.store = self.tiff.series[series].aszarr(
-                level=level, maxworkers=max(2, os.cpu_count() or 2))
-            self.array = zarr.open_array(self.store, mode="r")
+        self.series, self.level = series, level
+        try:  # parsed here, once: later reads from several threads only look it up
+            self.level_series = self.tiff.series[series].levels[level]
         except BaseException:
             self.tiff.close()
             raise
+        self.store: Any = None
+        self._array: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def array(self) -> Any:
+        """The level as a ``zarr.Array`` over tifffile's store."""
+        with self._lock:
+            if self._array is None:
+                import zarr
+
+                # maxworkers > 1: tifffile decodes each tile in a worker thread, not in
+                # the event loop that zarr runs every read on (which would serialise the
+                # decoding of all dask threads)
+                self.store = self.tiff.series[self.series].aszarr(
+                    level=self.level, maxworkers=max(2, os.cpu_count() or 2))
+                self._array = zarr.open_array(self.store, mode="r")
+            return self._array
 
     def close(self) -> None:
-        """Close the store and the file."""
+        """Close the store (if made) and the file."""
         try:
-            self.store.close()
+            if self.store is not None:
+                self.store.close()
         finally:
             self.tiff.close()
 
@@ -116,11 +134,12 @@ class TiffArray:
         basic, post = split_fancy(key, self.shape)
         try:
             with self._manager.acquire_context() as opened:
-                if opened.array.shape != self.shape:
+                shape = tuple(opened.level_series.shape)
+                if shape != self.shape:
                     raise FormatError(
                         f"{self.path!r} changed after it was opened: series {self.series} "
-                        f"level {self.level} now has shape {opened.array.shape}, not "
-                        f"{self.shape}; open it again"
+                        f"level {self.level} now has shape {shape}, not {self.shape}; open "
+                        "it again"
                     )
                 out = self._read(opened, basic, post)
         except FileNotFoundError as exc:
@@ -164,7 +183,7 @@ class TiffArray:
         out = np.empty((*[len(r) for r in ranges[:len(lead)]], len(yr), len(xr),
                         *page_shape[2:]), self.dtype)
         flat = out.reshape(-1, *out.shape[len(lead):])
-        pages = opened.tiff.series[self.series].levels[self.level].pages
+        pages = opened.level_series.pages
         workers = max(2, os.cpu_count() or 2)
         if len(yr) and len(xr):
             for j, idx in enumerate(itertools.product(*ranges[:len(lead)])):
@@ -203,7 +222,7 @@ class TiffArray:
         page_shape = self.shape[len(lead_shape):]
         out = np.empty((*[len(r) for r in ranges], *page_shape), self.dtype)
         flat = out.reshape(-1, *page_shape)
-        pages = opened.tiff.series[self.series].levels[self.level].pages
+        pages = opened.level_series.pages
         workers = max(2, os.cpu_count() or 2)
         for j, idx in enumerate(itertools.product(*ranges)):
             page = self._page(opened, pages, idx, lead_shape)

@@ -2,8 +2,10 @@
 DataArray or every pyramid level as a DataTree.
 
 Opening parses the IFDs and metadata with tifffile and checks them (OME-XML against the
-IFDs, every strip and tile inside the file); pixels are read per dask chunk through
-tifffile's Zarr store, which decodes only the tiles or strips a request touches.
+IFDs, every strip and tile inside the file); pixels are read per dask chunk by
+:class:`~spatial_xr.io.tiff.array.TiffArray`, which decodes whole pages as
+``tifffile.imread`` does and, for any smaller request, only the tiles or strips it
+touches.
 
 Dims: tifffile's axes ``T``, ``C``, ``Z``, ``Y``, ``X`` become ``t, c, z, y, x``; RGB(A)
 samples (``S``) become ``c``; the pages of a plain multi-page TIFF (``I``/``Q``) become
