@@ -122,6 +122,13 @@ def dims_for_axes(axes: str, path: str) -> tuple[str, ...]:
 def _check_inside_file(path: str, series: Any, size: int) -> None:
     """Refuse strips or tiles that end past the end of the file (a truncated file)."""
     for k, level in enumerate(series.levels):
+        start = getattr(level, "dataoffset", None)  # one contiguous block (ImageJ, shaped)
+        if start is not None and int(start) + int(level.nbytes) > size:
+            raise FormatError(
+                f"{path!r} is truncated: level {k} holds {int(level.nbytes)} bytes of pixels "
+                f"from byte {int(start)} but the file has {size} bytes; re-export or re-copy "
+                "it"
+            )
         for p, page in enumerate(level.pages):
             if page is None:
                 continue
@@ -254,8 +261,11 @@ def describe_series(path: str, series: int | str = 0, *, ome: bool = True) -> Se
                         f"{path!r}: tifffile cannot map level {k} of series {index} to "
                         f"chunks ({type(exc).__name__}: {exc})"
                     ) from exc
-            page_ndim = len(lvl.keyframe.shape) if (
-                _native_chunks(lvl) is not None and lvl.transform is None) else None
+            page_ndim = len(lvl.keyframe.shape)
+            n_pages = math.prod(lvl.shape[:len(lvl.shape) - page_ndim])
+            if (_native_chunks(lvl) is None or lvl.transform is not None
+                    or len(lvl.pages) != n_pages):  # e.g. ImageJ's one-IFD "truncated" files
+                page_ndim = None  # read through tifffile's Zarr store
             levels.append(LevelInfo(tuple(int(n) for n in lvl.shape), chunks,
                                     np.dtype(lvl.dtype), page_ndim,
                                     page_ndim is not None and box_readable(lvl.keyframe)))
@@ -273,6 +283,14 @@ def describe_series(path: str, series: int | str = 0, *, ome: bool = True) -> Se
                 attrs["positions_ignored"] = image.positions_ignored
             name = image.name
         elif tf.is_imagej and tf.imagej_metadata is not None:
+            if s.kind != "imagej":
+                raise FormatError(
+                    f"{path!r}: its ImageJ metadata describe "
+                    f"{tf.imagej_metadata.get('images', '?')} images but the file does not "
+                    f"hold them (tifffile finds {s.shape} {s.dtype}); it is truncated or its "
+                    "metadata are corrupt — re-export it, or read its IFDs with "
+                    "tifffile.imread"
+                )
             px = imagej_pixel_size(tf.imagej_metadata, xres, yres, path)
             fmt, source = "ImageJ TIFF", "ImageJ" if px.spacing else "none"
             labels = tf.imagej_metadata.get("Labels")

@@ -410,3 +410,14 @@ def test_default_chunks() -> None:
     # one 2 GiB page: bands of whole tile rows of about dask's chunk size
     chunks = default_chunks((32768, 32768), (256, 256), 2, 2)
     assert chunks[1] == 32768 and chunks[0] % 256 == 0 and chunks[0] * 32768 * 2 <= 128 << 20
+
+
+def test_truncated_contiguous_imagej_stack(tmp_path: Path, volume: np.ndarray) -> None:
+    path = tmp_path / "ij.tif"  # one IFD, then the pixels of every plane back to back
+    tifffile.imwrite(path, volume[0, 0], imagej=True, truncate=True,
+                     metadata={"axes": "ZYX", "unit": "um", "spacing": 2.0})
+    np.testing.assert_array_equal(spatial_xr.open_image(path).values, volume[0, 0])
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 100)
+    with pytest.raises(FormatError, match="truncated"):
+        spatial_xr.open_image(path)
