@@ -11,12 +11,18 @@ cover (volumetric tiles, planar samples, subsampled JPEG) go through tifffile's 
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-__all__ = ["box_readable", "read_box"]
+__all__ = ["SERIAL_TILES", "box_readable", "read_box"]
+
+SERIAL_TILES = 8
+"""Boxes of at most this many tiles decode in the calling thread (a handful of tiles
+decodes faster than it takes to hand them to other threads)."""
 
 
 def box_readable(page: Any) -> bool:
@@ -79,12 +85,28 @@ def read_box(page: Any, y: range, x: range, out: np.ndarray, workers: int = 2) -
     fh = page.parent.filehandle
     # batches of about tifffile's buffer size: the compressed bytes held at once stay bounded
     batches = fh.read_segments(offsets, counts, indices, sort=True, lock=fh.lock, flat=False)
-    if workers > 1 and len(indices) > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            for batch in batches:
-                for _ in pool.map(place, batch):
-                    pass
-    else:
-        for batch in batches:
+    parallel = workers > 1 and len(indices) > SERIAL_TILES
+    for batch in batches:
+        if parallel:
+            for _ in _pool().map(place, batch):
+                pass
+        else:
             for item in batch:
                 place(item)
+
+
+_POOL: dict[int, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One decoding pool per process (made on first use, one thread per core), shared by
+    every read: no pool is started and stopped per request. Keyed by process id, so a
+    forked child makes its own (threads do not survive a fork)."""
+    with _POOL_LOCK:
+        pid = os.getpid()
+        if pid not in _POOL:
+            _POOL.clear()
+            _POOL[pid] = ThreadPoolExecutor(max(2, os.cpu_count() or 2),
+                                            thread_name_prefix="spatial_xr-tiff")
+        return _POOL[pid]
