@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BUILDERS", "PROFILES", "Profile", "build", "ct_volume"]
+__all__ = ["BUILDERS", "PROFILES", "Profile", "build", "ct_volume", "tiff_shape"]
 
 SPACING_ZYX = (2.5, 0.7, 0.7)
 
@@ -297,6 +297,50 @@ def _batch(root: Path, prof: Profile) -> Path:
     return folder
 
 
+TIFF_SHAPES = {"full": (32768, 32768), "quick": (8192, 8192), "smoke": (512, 512)}
+"""y, x of the pyramidal OME-TIFF per profile (uint16: 2 GiB, 128 MiB, 512 KiB)."""
+TIFF_TILE = 256
+TIFF_LEVELS = 3
+
+
+def tiff_shape(prof: Profile) -> tuple[int, int]:
+    """y, x of level 0 of the OME-TIFF input for ``prof``."""
+    return TIFF_SHAPES[prof.name]
+
+
+def _tiff_tiles(ny: int, nx: int, seed: int) -> Any:
+    """Tiles of a microscopy-like uint16 plane (smooth structures, shot noise), generated
+    one tile at a time so that a 2 GiB input never sits in memory."""
+    t = TIFF_TILE
+    for ty in range(0, ny, t):
+        for tx in range(0, nx, t):
+            yy, xx = np.mgrid[ty:min(ty + t, ny), tx:min(tx + t, nx)].astype(np.float32)
+            base = 800 + 600 * np.sin(xx / 97.0) * np.cos(yy / 61.0) ** 2
+            rng = np.random.default_rng((seed, ty, tx))
+            yield np.clip(rng.poisson(np.maximum(base, 1)), 0, 65535).astype(np.uint16)
+
+
+def _tiff_pyramid(root: Path, prof: Profile) -> Path:
+    """A tiled (256²), zlib-compressed, pyramidal OME-TIFF (3 levels as SubIFDs, 0.325 µm
+    pixels) of ``tiff_shape(prof)`` uint16, written by tifffile."""
+    import tifffile
+
+    ny, nx = tiff_shape(prof)
+    path = root / "pyramid.ome.tif"
+    md = {"axes": "YX", "PhysicalSizeX": 0.325, "PhysicalSizeXUnit": "µm",
+          "PhysicalSizeY": 0.325, "PhysicalSizeYUnit": "µm"}
+    opts = dict(tile=(TIFF_TILE, TIFF_TILE), compression="zlib", photometric="minisblack",
+                dtype=np.uint16)
+    with tifffile.TiffWriter(path, bigtiff=True, ome=True) as tw:
+        tw.write(_tiff_tiles(ny, nx, 0), shape=(ny, nx), subifds=TIFF_LEVELS - 1,
+                 metadata=md, **opts)
+        for k in range(1, TIFF_LEVELS):
+            f = 2**k
+            tw.write(_tiff_tiles(ny // f, nx // f, k), shape=(ny // f, nx // f),
+                     subfiletype=1, **opts)
+    return path
+
+
 BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_nii": _ct_nii,
     "ct_nii_gz": _ct_nii_gz,
@@ -312,12 +356,14 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_mha": _ct_mha,
     "ct_mha_zlib": _ct_mha_zlib,
     "ct_mhd": _ct_mhd,
+    "tiff_pyramid": _tiff_pyramid,
 }
 _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_nrrd": "ct.nrrd",
           "ct_nrrd_gz": "ct_gz.nrrd", "ct_dicom": "ct_dicom",
           "ct_mgh": "ct.mgh", "ct_mgz": "ct.mgz", "ct_vtk": "ct.vtk",
           "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch",
-          "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd"}
+          "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd",
+          "tiff_pyramid": "pyramid.ome.tif"}
 
 
 def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:

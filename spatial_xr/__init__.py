@@ -16,7 +16,8 @@ from spatial_xr.io.api import open_image, write_image
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     from spatial_xr.convert import from_itk, from_itk_xarray, from_nibabel, from_sitk
-    from spatial_xr.io.omezarr import open_multiscale, open_omezarr
+    from spatial_xr.io.api import open_multiscale
+    from spatial_xr.io.omezarr import open_omezarr
 
 # Imported on first use, so that ``import spatial_xr`` does not load nibabel, zarr, ITK…
 # (as are the subpackages, e.g. ``spatial_xr.ops``)
@@ -25,7 +26,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "from_itk_xarray": "spatial_xr.convert",
     "from_nibabel": "spatial_xr.convert",
     "from_sitk": "spatial_xr.convert",
-    "open_multiscale": "spatial_xr.io.omezarr",
+    "open_multiscale": "spatial_xr.io.api",
     "open_omezarr": "spatial_xr.io.omezarr",
 }, subpackages=True)
 

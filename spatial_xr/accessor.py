@@ -345,6 +345,21 @@ class SpatialAccessor:
 
         return plot_orthogonal(self._da, *args, **kwargs)
 
+    # ------------------------------------------------------------------ TIFF
+    @forwards_to("spatial_xr.io.tiff.write:to_ome_tiff")
+    def to_ome_tiff(self, *args: Any, **kwargs: Any) -> Any:
+        """Write a tiled, pyramidal OME-TIFF; see :func:`spatial_xr.io.tiff.to_ome_tiff`."""
+        from spatial_xr.io.tiff.write import to_ome_tiff
+
+        return to_ome_tiff(self._da, *args, **kwargs)
+
+    @forwards_to("spatial_xr.io.tiff.write:to_tiff_stack")
+    def to_tiff_stack(self, *args: Any, **kwargs: Any) -> Any:
+        """Write one 2-D TIFF per z; see :func:`spatial_xr.io.tiff.to_tiff_stack`."""
+        from spatial_xr.io.tiff.write import to_tiff_stack
+
+        return to_tiff_stack(self._da, *args, **kwargs)
+
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         return geometry_text(self._da)

@@ -27,6 +27,7 @@ __all__ = [
     "SliceSpacingError",
     "SpatialXRError",
     "SpatialXRWarning",
+    "StackError",
     "UnitError",
     "UnsupportedFormatError",
     "UnsupportedOptionError",
@@ -135,3 +136,8 @@ class UnsupportedOptionError(ParameterError):
 class RemoteAccessError(SpatialXRError, OSError):
     """A remote store (``s3://``, ``gs://``, ``https://``, …) could not be reached or read;
     the message names the URL (never the credentials)."""
+
+
+class StackError(FormatError):
+    """The files of an image stack (a folder or glob of 2-D files) do not make one
+    volume: mixed shapes or dtypes, or a gap in their numbering."""

@@ -11,7 +11,7 @@ import xarray as xr
 
 from spatial_xr.io.formats import Format, find_format, format_named
 
-__all__ = ["open_image", "write_image"]
+__all__ = ["open_image", "open_multiscale", "write_image"]
 
 
 def open_image(
@@ -59,6 +59,30 @@ def open_image(
     if orientation is not None:
         da = da.spatial.reorient(orientation)
     return da
+
+
+def open_multiscale(path: Any, *, format: str | None = None, **kwargs: Any) -> xr.DataTree:
+    """Open every level of a pyramid lazily as an ``xarray.DataTree`` (``scale0``,
+    ``scale1``, … finest first), with the reader of the format the registry picks: an
+    OME-Zarr store (:func:`spatial_xr.io.omezarr.open_multiscale`) or a pyramidal TIFF
+    (:func:`spatial_xr.io.tiff.open_tiff_multiscale`).
+
+    Parameters
+    ----------
+    path : str, path-like, fsspec mapper or zarr store
+        What :func:`open_image` accepts.
+    format : str, optional
+        Skip recognition and use this format.
+    **kwargs
+        Options of the format's multiscale reader (``channel=``, ``series=``,
+        ``storage_options=``, …).
+
+    Raises
+    ------
+    UnsupportedFormatError
+        The format holds one resolution only (no multiscale reader).
+    """
+    return find_format(path, format=format).open_multiscale(path, **kwargs)
 
 
 def _format_for_destination(path: Any, format: str | None) -> Format:

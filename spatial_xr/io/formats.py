@@ -29,6 +29,7 @@ the first whose test accepts the path opens it.
 
 from __future__ import annotations
 
+import glob
 import importlib
 import os
 import warnings
@@ -236,7 +237,16 @@ class Format:
         """Open ``source`` lazily with this format's reader."""
         reader = _resolve(self.reader)
         assert reader is not None
-        return reader(source, **options)
+        try:
+            return reader(source, **options)
+        except TypeError as exc:
+            if "unexpected keyword argument" not in str(exc):
+                raise
+            raise ParameterError(
+                f"the {self.name} reader does not take that option ({exc}); see "
+                f"help({getattr(reader, '__module__', '')}.{getattr(reader, '__name__', '')}) "
+                "for its options"
+            ) from exc
 
     def open_multiscale(self, source: Any, **options: Any) -> Any:
         """Open ``source`` as a pyramid DataTree (formats with a multiscale reader)."""
@@ -388,7 +398,8 @@ def find_format(source: Any, *, format: str | None = None) -> Format:
     Raises
     ------
     PathNotFoundError
-        A local path that does not exist.
+        A local path that does not exist (a glob pattern such as ``"scan/*.tif"`` is
+        handed to the format its name matches, which expands it).
     UnsupportedFormatError
         No format recognises ``source``.
     """
@@ -402,11 +413,17 @@ def find_format(source: Any, *, format: str | None = None) -> Format:
                 "a list passed to open_image must hold file paths (str or path-like); got "
                 f"{[type(p).__name__ for p in bad] or 'an empty list'}"
             )
-    if probe.kind in ("file", "folder") and not os.path.exists(probe.path):
+    pattern = probe.kind == "file" and glob.has_magic(probe.path)  # e.g. "scan/*.tif"
+    if probe.kind in ("file", "folder") and not os.path.exists(probe.path) and not pattern:
         raise PathNotFoundError(f"no such file or folder: {probe.path!r}")
     for fmt in formats():
         if fmt.can_open(probe):
             return fmt
+    if pattern and not os.path.exists(probe.path):
+        raise PathNotFoundError(
+            f"no such file or folder: {probe.path!r} (as a glob pattern, its name matches "
+            "no format that opens patterns, e.g. '*.tif' for TIFF stacks)"
+        )
     raise _unsupported(probe)
 
 
@@ -564,4 +581,18 @@ register_format(Format(
     priority=1,
     notes="reads only the chunks a computation touches; geometry from the NIfTI header "
           "(sform, else qform), scl_slope/scl_inter applied lazily; pyramids open as DataTree",
+))
+register_format(Format(
+    name="tiff",
+    description="TIFF: OME-TIFF (pyramids, series), ImageJ hyperstacks, plain TIFF and "
+                "BigTIFF; a folder or glob of 2-D TIFF files as a z stack",
+    reader="spatial_xr.io.tiff.read:open_tiff",
+    multiscale_reader="spatial_xr.io.tiff.read:open_tiff_multiscale",
+    writer="spatial_xr.io.tiff.write:write_tiff",
+    extensions=(".ome.tif", ".ome.tiff", ".ome.btf", ".tif", ".tiff", ".btf", ".tf8"),
+    magic=((0, b"II*\x00"), (0, b"MM\x00*"), (0, b"II+\x00"), (0, b"MM\x00+")),
+    sniff="spatial_xr.io.tiff.detect:sniff_tiff",
+    notes="whole pages decode as tifffile.imread does; smaller requests decode only the "
+          "tiles or strips they touch; a stack reads one file per z; physical units kept "
+          "as written (micrometer, inch, …; 'pixel' when the file gives none)",
 ))

@@ -348,3 +348,14 @@ def test_register_format_takes_formats_only() -> None:
     with pytest.raises(ParameterError, match="Format"):
         registry.register_format("nifti")  # type: ignore[arg-type]
     assert isinstance(registry.format_named("nifti"), Format)
+
+
+def test_a_dual_dicom_tiff_file_opens_as_dicom() -> None:
+    path = get_testdata_file("CT_small.dcm")
+    with open(path, "rb") as f:
+        head = f.read(132)
+    assert head[:4] == b"II*\x00" and head[128:] == b"DICM"  # a TIFF header in the preamble
+    assert find_format(path).name == "dicom"
+    ref = sitk.ReadImage(path)
+    da = spatial_xr.open_image(path)
+    np.testing.assert_array_equal(da.values, sitk.GetArrayFromImage(ref))
