@@ -66,7 +66,7 @@ def test_explicit_keywords_reach_the_reader(oblique_nifti: Path):
     raw = xr.open_dataarray(oblique_nifti, engine=ENGINE, apply_scaling=False,
                             reader_kwargs={"affine": "qform"})
     assert raw.dtype == np.int16
-    with pytest.raises(ParameterError, match="nifti reader does not take.*no_such_option"):
+    with pytest.raises(ParameterError, match=r"nifti reader does not take.*no_such_option"):
         spatial_xr.open_image(oblique_nifti, no_such_option=1)
 
 

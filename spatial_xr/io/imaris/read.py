@@ -32,7 +32,7 @@ from spatial_xr.io.imaris.layout import ImarisLayout, read_layout
 from spatial_xr.io.imaris.lazy import ImarisArray
 from spatial_xr.io.omezarr.metadata import canonical_unit, unit_factor
 from spatial_xr.io.omezarr.read import select_level
-from spatial_xr.io.spacing import spacing_in_unit
+from spatial_xr.io.units import spacing_in_unit
 
 __all__ = ["is_imaris_path", "open_imaris", "open_imaris_multiscale"]
 
