@@ -13,6 +13,7 @@ __all__ = [
     "DimensionError",
     "DuplicateSliceError",
     "FormatError",
+    "FrameOfReferenceError",
     "GantryTiltError",
     "GeometryError",
     "IrregularGridError",
@@ -21,6 +22,7 @@ __all__ = [
     "ParameterError",
     "PathNotFoundError",
     "RemoteAccessError",
+    "SegmentOverlapError",
     "SeriesSelectionError",
     "SliceSpacingError",
     "SpatialXRError",
@@ -133,3 +135,12 @@ class UnsupportedOptionError(ParameterError):
 class RemoteAccessError(SpatialXRError, OSError):
     """A remote store (``s3://``, ``gs://``, ``https://``, …) could not be reached or read;
     the message names the URL (never the credentials)."""
+
+
+class FrameOfReferenceError(GeometryError):
+    """Objects that must share a DICOM frame of reference (a structure set and the series
+    it is placed on) name different FrameOfReferenceUIDs."""
+
+
+class SegmentOverlapError(SpatialXRError, ValueError):
+    """Segments asked to share one label image overlap (a voxel belongs to two)."""

@@ -565,3 +565,17 @@ register_format(Format(
     notes="reads only the chunks a computation touches; geometry from the NIfTI header "
           "(sform, else qform), scl_slope/scl_inter applied lazily; pyramids open as DataTree",
 ))
+register_format(Format(
+    name="rtstruct",
+    description="DICOM RT Structure Set (RTSTRUCT): contours rasterised onto a reference grid "
+                "as a label image",
+    reader="spatial_xr.io.rtstruct:open_rtstruct",
+    writer="spatial_xr.io.rtstruct:write_rtstruct",
+    sniff="spatial_xr.io.rtstruct.detect:sniff_rtstruct",
+    # recognised by content only (SOPClassUID in the first bytes); tried before "dicom",
+    # which skips non-image objects
+    priority=-5,
+    notes="reads the structure set and the reference series' headers on open; each chunk "
+          "rasterises only the contours on its slices (voxel centre inside by the even-odd "
+          "rule); pass reference= a series folder, an image or a Grid",
+))
