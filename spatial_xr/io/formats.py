@@ -579,3 +579,16 @@ register_format(Format(
           "rasterises only the contours on its slices (voxel centre inside by the even-odd "
           "rule); pass reference= a series folder, an image or a Grid",
 ))
+register_format(Format(
+    name="segnrrd",
+    description="3D Slicer segmentation (.seg.nrrd): label image with its segment table",
+    reader="spatial_xr.io.segnrrd:open_seg_nrrd",
+    writer="spatial_xr.io.segnrrd:write_seg_nrrd",
+    extensions=(".seg.nrrd",),
+    magic=((0, b"NRRD000"),),
+    sniff="spatial_xr.io.segnrrd.detect:sniff_seg_nrrd",
+    priority=1,  # a .seg.nrrd is also NRRD: tried before "nrrd"
+    notes="voxels read lazily by the NRRD reader (gzip: one stream per chunk request); "
+          "layers merged into one label image when the segments' extents cannot overlap, "
+          "else one mask per segment on 'c'; writing keeps every Segment field",
+))

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dask
 import numpy as np
 import pydicom
 import xarray as xr
@@ -51,9 +50,10 @@ from spatial_xr.errors import (
 from spatial_xr.geometry import Grid
 from spatial_xr.io.atomic import atomic_output, check_overwrite
 from spatial_xr.io.dicom.discover import group_series, list_files, scan_frames
+from spatial_xr.io.label_table import writer_segments
 from spatial_xr.io.rtstruct.structure import RTSTRUCT_SOP_CLASS
 from spatial_xr.io.rtstruct.trace import trace_mask
-from spatial_xr.labels import Segment, check_segments, segments_from_json
+from spatial_xr.labels import Segment
 
 __all__ = ["label_contours", "write_rtstruct"]
 
@@ -141,22 +141,6 @@ def _series_info(reference: Any, da: xr.DataArray, grid: Grid) -> _SeriesInfo:
         if abs(k - round(k)) < 1e-3 and 0 <= round(k) < grid.shape_xyz[2]:
             info.by_slice[round(k)] = uid
     return info
-
-
-def _segments(da: xr.DataArray, segments: Any) -> list[Segment]:
-    rows = segments_from_json(segments if segments is not None else
-                              da.attrs.get("segments") or [])
-    if "c" in da.dims:
-        if not rows:
-            rows = [Segment(i + 1, f"Segment {i + 1}") for i in range(da.sizes["c"])]
-        check_segments(da, rows)
-        return rows
-    check_segments(da, rows)
-    if rows:
-        return rows
-    values = np.unique(np.asarray(dask.compute(da.data)[0] if hasattr(da.data, "dask")
-                                  else da.data))
-    return [Segment(int(v), f"Segment {int(v)}") for v in values if v > 0]
 
 
 def _slabs(n: int, data: Any) -> list[tuple[int, int]]:
@@ -352,7 +336,7 @@ def write_rtstruct(
             f"an RT Structure Set is written from a 3-D label image (z, y, x) or masks "
             f"(c, z, y, x); got dims {tuple(da.dims)}"
         )
-    rows = _segments(da, segments)
+    rows = writer_segments(da, segments)
     grid = grid_of(da)
     info = _series_info(reference, da, grid)
     own = da.attrs.get("frame_of_reference_uid")
