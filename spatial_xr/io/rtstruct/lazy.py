@@ -19,28 +19,38 @@ from spatial_xr.io.rtstruct.raster import fill_polygons
 __all__ = ["ContourMaskArray"]
 
 
-def _ranges(key: Any, shape: tuple[int, ...]) -> tuple[list[range], list[bool]]:
-    """Each key element as a range of indices, and whether the axis is kept."""
+def _indices(key: Any, shape: tuple[int, ...]) -> tuple[list[np.ndarray], list[bool]]:
+    """Each key element as an array of indices, and whether the axis is kept (slices,
+    integers and 1-D integer arrays, as dask passes them)."""
     if not isinstance(key, tuple):
         key = (key,)
     if any(k is Ellipsis for k in key):
         i = next(n for n, k in enumerate(key) if k is Ellipsis)
         key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1:]
     key = key + (slice(None),) * (len(shape) - len(key))
-    ranges, keep = [], []
+    out, keep = [], []
     for k, n in zip(key, shape, strict=True):
         if isinstance(k, slice):
-            ranges.append(range(*k.indices(n)))
+            out.append(np.arange(*k.indices(n)))
             keep.append(True)
         elif isinstance(k, int | np.integer):
             i = int(k) + (n if k < 0 else 0)
             if not 0 <= i < n:
                 raise IndexError(f"index {k} is out of range for an axis of size {n}")
-            ranges.append(range(i, i + 1))
+            out.append(np.array([i]))
             keep.append(False)
         else:
-            raise ParameterError(f"contour masks are indexed with slices or integers, got {k!r}")
-    return ranges, keep
+            arr = np.asarray(k)
+            if arr.ndim != 1 or arr.dtype.kind not in "iu":
+                raise ParameterError(
+                    f"contour masks are indexed with slices, integers or 1-D integer arrays, "
+                    f"got {k!r}")
+            arr = np.where(arr < 0, arr + n, arr)
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                raise IndexError(f"index out of range for an axis of size {n}")
+            out.append(arr)
+            keep.append(True)
+    return out, keep
 
 
 class ContourMaskArray:
@@ -73,12 +83,14 @@ class ContourMaskArray:
         self.ndim = len(self.shape)
 
     def __getitem__(self, key: Any) -> NDArray[Any]:
-        ranges, keep = _ranges(key, self.shape)
-        bounds = [range(min(r), max(r) + 1) if len(r) else range(0, 0) for r in ranges]
+        idx, keep = _indices(key, self.shape)
+        bounds = [range(int(i.min()), int(i.max()) + 1) if i.size else range(0, 0)
+                  for i in idx]
         out = self._block(bounds)
-        if any(r.step != 1 for r in ranges):  # strided or reversed: pick from the box
-            out = out[np.ix_(*[np.asarray(r, dtype=np.intp) - b.start
-                               for r, b in zip(ranges, bounds, strict=True)])]
+        if any(i.size != len(b) or (i.size and i[0] != b.start) or
+               (i.size > 1 and np.any(np.diff(i) != 1)) for i, b in zip(idx, bounds,
+                                                                     strict=True)):
+            out = out[np.ix_(*[i - b.start for i, b in zip(idx, bounds, strict=True)])]
         drop = tuple(0 if not k else slice(None) for k in keep)
         return out[drop]
 

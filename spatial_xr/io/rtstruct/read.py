@@ -260,7 +260,7 @@ def open_rtstruct(
     token = dask.base.tokenize(path, st.st_mtime_ns, st.st_size, ref.grid, numbers,
                                combine, tolerance, invalid_contours)
     data = fresh_read_array(dsa.from_array(
-        lazy, chunks=_chunks(chunks, names, lazy.shape), asarray=False, fancy=False,
+        lazy, chunks=_chunks(chunks, names, lazy.shape), asarray=False, fancy=True,
         name=f"rtstruct-{token}", meta=np.empty((0,) * lazy.ndim, dtype)))
     attrs: dict[str, Any] = {
         "source_format": "RTSTRUCT",

@@ -31,9 +31,15 @@ from spatial_xr.errors import (
     ParameterError,
     PathNotFoundError,
     SeriesSelectionError,
+    SpatialXRError,
 )
 from spatial_xr.geometry import Grid
-from spatial_xr.io.dicom.discover import group_series, list_files, scan_frames
+from spatial_xr.io.dicom.discover import (
+    frames_of_file,
+    group_series,
+    list_files,
+    scan_frames,
+)
 from spatial_xr.io.dicom.headers import FrameHeader
 from spatial_xr.io.dicom.layout import arrange
 from spatial_xr.io.rtstruct.structure import StructureSet
@@ -86,9 +92,21 @@ def _listing(groups: dict[str, list[FrameHeader]]) -> str:
     )
 
 
+def _scan_beside(files: list[str]) -> list[FrameHeader]:
+    """Headers of the files beside a structure set; files that are not readable images
+    (other objects, broken files of other series) are passed over."""
+    out: list[FrameHeader] = []
+    for path in files:
+        try:
+            out.extend(frames_of_file(path))
+        except SpatialXRError:
+            continue
+    return out
+
+
 def _pick_series(ss: StructureSet, files: list[str], where: str, *, explicit: bool
                  ) -> Reference:
-    groups = group_series(scan_frames(files))
+    groups = group_series(scan_frames(files) if explicit else _scan_beside(files))
     for uid in ss.referenced_series_uids:
         if uid in groups:
             return _from_frames(groups[uid])
