@@ -72,7 +72,7 @@ def test_pydicom_rtstruct_on_a_grid_covering_its_contours() -> None:
     for c in ds.ROIContourSequence[0].ContourSequence:
         pts = np.asarray(c.ContourData, float).reshape(-1, 3)
         idx = (pts - origin) / spacing
-        k = int(round(idx[0, 2]))
+        k = round(idx[0, 2])
         rr, cc = polygon(idx[:, 1], idx[:, 0], shape[1::-1])
         oracle[k, rr, cc] ^= True
     ours = da.values[0].astype(bool)
@@ -84,7 +84,7 @@ def test_pydicom_rtstruct_on_a_grid_covering_its_contours() -> None:
 
 
 def test_pydicom_rtstruct_without_its_series_names_what_is_missing() -> None:
-    with pytest.raises(SeriesSelectionError, match="2010020400001.2.1.1"):
+    with pytest.raises(SeriesSelectionError, match=r"2010020400001\.2\.1\.1"):
         open_rtstruct(RTSTRUCT_FILE)
 
 
@@ -280,7 +280,7 @@ def test_contour_with_fewer_than_three_points(tmp_path: Path) -> None:
     bad = in_plane_polygon(folder, 2, np.array([[2.0, 2.0], [9.0, 2.0]]))
     rt = write_structure_set(tmp_path / "rs.dcm", [{"number": 1, "name": "x",
                                                     "contours": [good, bad]}])
-    with pytest.raises(FormatError, match="2 point.*at least 3"):
+    with pytest.raises(FormatError, match=r"2 point.*at least 3"):
         open_rtstruct(rt, reference=folder)
     da = open_rtstruct(rt, reference=folder, invalid_contours="skip")
     assert da.values[0, 1].sum() > 0 and da.values[0, 2].sum() == 0
