@@ -24,10 +24,13 @@ from spatial_xr.errors import FormatError, GeometryError
 from spatial_xr.geometry import Grid
 from spatial_xr.io.rtstruct.structure import Roi
 
-__all__ = ["DEFAULT_TOLERANCE", "Placement", "RoiPlacement", "place_rois"]
+__all__ = ["DEFAULT_TOLERANCE", "EDGE_TOL", "Placement", "RoiPlacement", "place_rois"]
 
 DEFAULT_TOLERANCE = 0.25
 """Largest distance of a contour point from its slice, in slice spacings."""
+EDGE_TOL = 0.01
+"""How far (voxels) a contour may pass the grid's outer voxel faces without counting as
+clipped (outlines of edge voxels run along those faces)."""
 
 
 @dataclass(frozen=True)
@@ -177,12 +180,13 @@ def place_rois(
             poly = idx[:, others[::-1]].copy()  # (col, row)
             lo, hi = poly.min(axis=0), poly.max(axis=0)
             extent = np.array([shape[others[1]], shape[others[0]]], dtype=np.float64)
-            if np.any(hi < -0.5) or np.any(lo > extent - 0.5):
+            edge = 0.5 + EDGE_TOL  # the grid's outer voxel faces, and a little slack
+            if np.any(hi < -edge) or np.any(lo > extent - 1 + edge):
                 dropped += 1
                 world_off.setdefault(pos, []).append(
                     np.round(c.points.mean(axis=0), 3).tolist())
                 continue
-            if np.any(lo < -0.5) or np.any(hi > extent - 0.5):
+            if np.any(lo < -edge) or np.any(hi > extent - 1 + edge):
                 clipped += 1
             planes.setdefault(k, []).append(poly)
         out.append(RoiPlacement({k: tuple(v) for k, v in sorted(planes.items())},
