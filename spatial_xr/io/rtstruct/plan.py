@@ -128,8 +128,10 @@ def place_rois(
     rois : sequence of Roi
     tolerance : float
         Largest distance of a contour point from its slice plane, in slice spacings.
-    invalid : {"raise", "skip"}
-        What to do with a closed contour of fewer than 3 points.
+    invalid : {"raise", "skip", "outline"}
+        What to do with a closed contour of fewer than 3 points: refuse it, drop it, or
+        keep it as a line (or point) that takes the voxels whose centres it passes
+        through, as OpenCV-based tools draw such contours.
 
     Returns
     -------
@@ -151,14 +153,15 @@ def place_rois(
         planes: dict[int, list[NDArray[np.float64]]] = {}
         dropped = clipped = 0
         for n, c in enumerate(roi.closed):
-            if len(c.points) < 3:
-                if invalid == "skip":
-                    continue
+            if (len(c.points) < 3 and invalid == "skip") or (
+                    len(c.points) == 0 and invalid == "outline"):
+                continue
+            if len(c.points) < 3 and invalid != "outline":
                 raise FormatError(
                     f"ROI {roi.number} ({roi.name!r}): closed contour {n} has "
                     f"{len(c.points)} point(s); a closed planar contour needs at least 3. "
-                    "Leave the ROI out (rois=[...]) or pass invalid_contours='skip' to drop "
-                    "such contours"
+                    "Leave the ROI out (rois=[...]), pass invalid_contours='skip' to drop "
+                    "such contours, or 'outline' to keep the voxels they pass through"
                 )
             idx = _indices_zyx(grid, c.points)
             level = float(np.mean(idx[:, axis]))

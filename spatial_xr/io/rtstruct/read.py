@@ -178,7 +178,7 @@ def open_rtstruct(
     chunks: Any = None,
     tolerance: float = DEFAULT_TOLERANCE,
     off_grid: OffGrid = "warn",
-    invalid_contours: Literal["raise", "skip"] = "raise",
+    invalid_contours: Literal["raise", "skip", "outline"] = "raise",
 ) -> xr.DataArray:
     """Open an RTSTRUCT lazily as masks (or one label image) on a reference grid.
 
@@ -209,9 +209,11 @@ def open_rtstruct(
         Contours on no slice of the grid are left out, contours beyond its in-plane extent
         clipped; by default with a :class:`~spatial_xr.errors.SpatialXRWarning`, or
         refused with :class:`~spatial_xr.errors.GeometryError`.
-    invalid_contours : {"raise", "skip"}
-        A closed contour with fewer than 3 points raises
-        :class:`~spatial_xr.errors.FormatError`, or is dropped with ``"skip"``.
+    invalid_contours : {"raise", "skip", "outline"}
+        A closed contour with fewer than 3 points (mask-to-contour tools write them for
+        structures one voxel thin) raises :class:`~spatial_xr.errors.FormatError`; with
+        ``"skip"`` it is dropped; with ``"outline"`` it takes the voxels whose centres it
+        passes through (the rasterising rule's on-contour part, as OpenCV draws it).
 
     Returns
     -------
@@ -236,9 +238,10 @@ def open_rtstruct(
     path = os.fspath(path)
     ss = read_structure_set(path)
     chosen = _choose(ss, rois)
-    if invalid_contours not in ("raise", "skip"):
+    if invalid_contours not in ("raise", "skip", "outline"):
         raise UnsupportedOptionError(
-            f"invalid_contours must be 'raise' or 'skip', got {invalid_contours!r}")
+            "invalid_contours must be 'raise', 'skip' or 'outline', got "
+            f"{invalid_contours!r}")
     if not (isinstance(tolerance, int | float) and 0 < tolerance < 0.5):
         raise ParameterError(f"tolerance must be a fraction of the slice spacing in "
                              f"(0, 0.5), got {tolerance!r}")

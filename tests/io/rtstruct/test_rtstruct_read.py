@@ -284,6 +284,8 @@ def test_contour_with_fewer_than_three_points(tmp_path: Path) -> None:
         open_rtstruct(rt, reference=folder)
     da = open_rtstruct(rt, reference=folder, invalid_contours="skip")
     assert da.values[0, 1].sum() > 0 and da.values[0, 2].sum() == 0
+    line = open_rtstruct(rt, reference=folder, invalid_contours="outline").values[0, 2]
+    assert line.sum() == 8 and line[2, 2:10].all()  # the centres the segment runs through
 
 
 def test_contours_off_the_grid_warn_by_default(tmp_path: Path) -> None:
