@@ -63,7 +63,7 @@ def _interior(e: NDArray[np.float64], rows: tuple[int, int], cols: tuple[int, in
     """Even-odd interior of the centres in the window (half-open crossing rule)."""
     r0, r1 = rows
     c0, c1 = cols
-    acc = np.zeros((r1 - r0, c1 - c0 + 1), dtype=np.int32)
+    acc = np.zeros((r1 - r0, c1 - c0 + 1), dtype=np.uint8)  # parity survives wrapping
     x0, y0, x1, y1 = e.T
     keep = y0 != y1
     x0, y0, x1, y1 = x0[keep], y0[keep], x1[keep], y1[keep]
@@ -77,7 +77,8 @@ def _interior(e: NDArray[np.float64], rows: tuple[int, int], cols: tuple[int, in
         # the crossing toggles every centre strictly right of it
         t = np.clip(np.floor(x).astype(np.int64) + 1, c0, c1) - c0
         np.add.at(acc, (j - r0, t), 1)
-    return (np.cumsum(acc, axis=1) & 1)[:, : c1 - c0].astype(bool)
+    np.cumsum(acc, axis=1, dtype=np.uint8, out=acc)
+    return (acc[:, : c1 - c0] & 1).view(bool)
 
 
 def _on_edges(e: NDArray[np.float64], rows: tuple[int, int], cols: tuple[int, int],
@@ -151,10 +152,20 @@ def fill_polygons(
     ndarray of bool, shape (rows[1] - rows[0], cols[1] - cols[0])
     """
     e = _edges(polygons)
-    shape = (rows[1] - rows[0], cols[1] - cols[0])
-    if e.size == 0 or shape[0] <= 0 or shape[1] <= 0:
-        return np.zeros((max(shape[0], 0), max(shape[1], 0)), dtype=bool)
-    out = _interior(e, rows, cols)
-    r, c = _on_edges(e, rows, cols, tol)
-    out[r, c] = True
+    shape = (max(rows[1] - rows[0], 0), max(cols[1] - cols[0], 0))
+    out = np.zeros(shape, dtype=bool)
+    if e.size == 0 or 0 in shape:
+        return out
+    # only the rows and columns the polygons span can be inside
+    xs, ys = e[:, [0, 2]], e[:, [1, 3]]
+    box_r = (max(rows[0], int(np.floor(ys.min() - tol))),
+             min(rows[1], int(np.ceil(ys.max() + tol)) + 1))
+    box_c = (max(cols[0], int(np.floor(xs.min() - tol))),
+             min(cols[1], int(np.ceil(xs.max() + tol)) + 1))
+    if box_r[0] >= box_r[1] or box_c[0] >= box_c[1]:
+        return out
+    inner = _interior(e, box_r, box_c)
+    r, c = _on_edges(e, box_r, box_c, tol)
+    inner[r, c] = True
+    out[box_r[0] - rows[0]:box_r[1] - rows[0], box_c[0] - cols[0]:box_c[1] - cols[0]] = inner
     return out

@@ -80,7 +80,7 @@ def roi_segment(roi: Roi) -> Segment:
 
 def _is_area(roi: Roi) -> bool:
     """An ROI to rasterise: it has closed contours, or none at all (nothing drawn yet)."""
-    return bool(roi.closed) or not roi.contours
+    return roi.loaded and (bool(roi.closed) or not roi.contours)
 
 
 def _choose(ss: StructureSet, rois: Sequence[int | str] | None) -> list[Roi]:
@@ -119,7 +119,7 @@ def _choose(ss: StructureSet, rois: Sequence[int | str] | None) -> list[Roi]:
 def _markers(ss: StructureSet, chosen: list[Roi]) -> list[dict[str, Any]]:
     out = []
     for roi in ss.rois:
-        if roi in chosen or _is_area(roi):
+        if roi in chosen or not roi.loaded or _is_area(roi):
             continue
         kinds = sorted({c.geometric_type for c in roi.contours})
         entry: dict[str, Any] = {"number": roi.number, "name": roi.name, "types": kinds}
@@ -194,7 +194,7 @@ def open_rtstruct(
     rois : sequence of int or str, optional
         ROI numbers or names to open, in that order. Default: every ROI that encloses an
         area (ROIs with only ``POINT``/open contours are listed in
-        ``attrs["rtstruct_markers"]``).
+        ``attrs["rtstruct_markers"]``). Only the contours of the ROIs opened are read.
     combine : bool
         False (default): dims ``(c, z, y, x)``, one uint8 mask (1 inside) per ROI on
         ``c``, so overlapping ROIs are kept. True: one label image ``(z, y, x)`` whose
@@ -236,7 +236,9 @@ def open_rtstruct(
         with ``off_grid="raise"``.
     """
     path = os.fspath(path)
-    ss = read_structure_set(path)
+    if isinstance(rois, str | int):
+        rois = [rois]
+    ss = read_structure_set(path, only=None if rois is None else set(rois))
     chosen = _choose(ss, rois)
     if invalid_contours not in ("raise", "skip", "outline"):
         raise UnsupportedOptionError(

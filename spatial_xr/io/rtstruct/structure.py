@@ -8,6 +8,7 @@ found in :mod:`spatial_xr.io.rtstruct.reference`.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,9 @@ class Roi:
     interpreted_type : str or None
         RTROIInterpretedType of its observation (``ORGAN``, ``PTV``, …).
     contours : tuple of Contour
+    loaded : bool
+        False when its contours were not read (see ``only`` of
+        :func:`read_structure_set`).
     """
 
     number: int
@@ -77,6 +81,7 @@ class Roi:
     description: str | None
     interpreted_type: str | None
     contours: tuple[Contour, ...] = field(default_factory=tuple)
+    loaded: bool = True
 
     @property
     def closed(self) -> tuple[Contour, ...]:
@@ -172,13 +177,18 @@ def _color(rc: Dataset) -> tuple[int, int, int] | None:
     return (min(max(rgb[0], 0), 255), min(max(rgb[1], 0), 255), min(max(rgb[2], 0), 255))
 
 
-def read_structure_set(path: str | os.PathLike[str]) -> StructureSet:
+def read_structure_set(path: str | os.PathLike[str], *,
+                       only: Collection[int | str] | None = None) -> StructureSet:
     """Read an RTSTRUCT file (its ROIs and contours).
 
     Parameters
     ----------
     path : str or path-like
         The RT Structure Set file (with or without the DICOM preamble).
+    only : collection of int or str, optional
+        ROI numbers or names whose contours to read (the others are listed with
+        ``loaded=False`` and no contours); default all. Parsing contours is most of the
+        time a large structure set takes to read.
 
     Returns
     -------
@@ -235,6 +245,7 @@ def read_structure_set(path: str | os.PathLike[str]) -> StructureSet:
             interpreted[int(ref)] = str(_str(obs, "RTROIInterpretedType"))
     contours: dict[int, list[Contour]] = {n: [] for n in defs}
     colors: dict[int, tuple[int, int, int] | None] = {}
+    skipped: set[int] = set()
     for i, rc in enumerate(ds.get("ROIContourSequence", []) or []):
         ref = rc.get("ReferencedROINumber")
         if ref in (None, "") or int(ref) not in defs:
@@ -245,6 +256,9 @@ def read_structure_set(path: str | os.PathLike[str]) -> StructureSet:
         number = int(ref)
         colors[number] = _color(rc)
         name = str(defs[number].get("ROIName", "") or "")
+        if only is not None and number not in only and name not in only:
+            skipped.add(number)
+            continue
         for j, c in enumerate(rc.get("ContourSequence", []) or []):
             where = f"{os.path.basename(path)}: ROI {number} ({name!r}) contour {j}"
             pts = _contour_points(c, where)
@@ -266,6 +280,7 @@ def read_structure_set(path: str | os.PathLike[str]) -> StructureSet:
             description=_str(item, "ROIDescription"),
             interpreted_type=interpreted.get(number),
             contours=tuple(contours[number]),
+            loaded=number not in skipped,
         ))
     info = {k: v for k, v in {
         "structure_set_label": _str(ds, "StructureSetLabel"),
