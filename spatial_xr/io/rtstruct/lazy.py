@@ -36,7 +36,7 @@ def _indices(key: Any, shape: tuple[int, ...]) -> tuple[list[np.ndarray], list[b
         elif isinstance(k, int | np.integer):
             i = int(k) + (n if k < 0 else 0)
             if not 0 <= i < n:
-                raise IndexError(f"index {k} is out of range for an axis of size {n}")
+                raise ParameterError(f"index {k} is out of range for an axis of size {n}")
             out.append(np.array([i]))
             keep.append(False)
         else:
@@ -47,7 +47,7 @@ def _indices(key: Any, shape: tuple[int, ...]) -> tuple[list[np.ndarray], list[b
                     f"got {k!r}")
             arr = np.where(arr < 0, arr + n, arr)
             if arr.size and (arr.min() < 0 or arr.max() >= n):
-                raise IndexError(f"index out of range for an axis of size {n}")
+                raise ParameterError(f"an index is out of range for an axis of size {n}")
             out.append(arr)
             keep.append(True)
     return out, keep
