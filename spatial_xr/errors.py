@@ -16,6 +16,7 @@ __all__ = [
     "GantryTiltError",
     "GeometryError",
     "IrregularGridError",
+    "LabelOverlapError",
     "MixedGeometryError",
     "OverwriteError",
     "ParameterError",
@@ -133,3 +134,8 @@ class UnsupportedOptionError(ParameterError):
 class RemoteAccessError(SpatialXRError, OSError):
     """A remote store (``s3://``, ``gs://``, ``https://``, …) could not be reached or read;
     the message names the URL (never the credentials)."""
+
+
+class LabelOverlapError(SpatialXRError, ValueError):
+    """Segments overlap where one label image (one segment per voxel) was asked for; the
+    message names the segments and says how to keep them apart (a ``c`` dim)."""
