@@ -573,7 +573,8 @@ register_format(Format(
     writer="spatial_xr.io.dicomseg.write:write_dicomseg",
     extensions=(".dcm",),
     sniff="spatial_xr.io.dicomseg.detect:sniff_dicomseg",
-    # recognised by the SOP Class UID in the header: before the generic DICOM reader
+    # recognised by the SOP Class UID (Segmentation or Label Map Segmentation Storage) in
+    # the header: tried before the generic DICOM reader
     priority=-5,
     notes="needs highdicom (pip install 'spatial-xr[seg]'); opening reads the header and "
           "per-frame functional groups only, a chunk decodes only the frames of its slices; "

@@ -175,7 +175,8 @@ class SeriesInfo:
         )
 
 
-SEGMENTATION_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4"})
+SEGMENTATION_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4",
+                                      "1.2.840.10008.5.1.4.1.1.66.7"})
 """SOP classes listed as ``kind="segmentation"`` (DICOM SEG) rather than as images."""
 
 

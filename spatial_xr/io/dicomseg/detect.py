@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 __all__ = ["sniff_dicomseg", "sop_class_in_head"]
 
-_SEG = b"1.2.840.10008.5.1.4.1.1.66.4"
+_SEG_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4",  # Segmentation Storage
+                "1.2.840.10008.5.1.4.1.1.66.7")  # Label Map Segmentation Storage
 # (tag bytes, explicit VR?) of MediaStorageSOPClassUID (file meta) and SOPClassUID
 _TAGS = (b"\x02\x00\x02\x00", b"\x08\x00\x16\x00")
 
@@ -40,10 +41,10 @@ def sop_class_in_head(head: bytes) -> str | None:
 
 def sniff_dicomseg(probe: Probe) -> bool:
     """The registry's test: a file whose header (within the first bytes the registry
-    reads) names the Segmentation Storage SOP class."""
+    reads) names the Segmentation or Label Map Segmentation Storage SOP class."""
     if probe.kind != "file":
         return False
     from spatial_xr.io.dicom.detect import looks_like_dicom
 
     head = probe.head
-    return looks_like_dicom(head) and sop_class_in_head(head) == _SEG.decode()
+    return looks_like_dicom(head) and sop_class_in_head(head) in _SEG_CLASSES

@@ -24,6 +24,7 @@ from spatial_xr.geometry.slices import slice_direction
 from spatial_xr.labels.segments import Segment
 
 __all__ = [
+    "SEG_SOP_CLASSES",
     "SEG_SOP_CLASS_UID",
     "SegHeader",
     "read_seg_header",
@@ -32,6 +33,9 @@ __all__ = [
 
 SEG_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.66.4"
 """SOP Class UID of the Segmentation Storage IOD."""
+LABELMAP_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.66.7"
+"""SOP Class UID of the Label Map Segmentation Storage IOD (SegmentationType LABELMAP)."""
+SEG_SOP_CLASSES = frozenset({SEG_SOP_CLASS_UID, LABELMAP_SOP_CLASS_UID})
 
 _SEG_TYPES = ("BINARY", "FRACTIONAL", "LABELMAP")
 
@@ -252,7 +256,8 @@ def _pixel_bytes_check(path: str, n_frames: int, rows: int, cols: int, bits: int
         )
 
 
-def _refuse_big_endian(path: str) -> None:
+def _check_file_meta(path: str) -> None:
+    """Refuse files whose file meta says they are no SEG, or a big-endian one."""
     import pydicom
     import pydicom.uid
 
@@ -260,6 +265,12 @@ def _refuse_big_endian(path: str) -> None:
         meta = pydicom.filereader.read_file_meta_info(path)
     except Exception:  # no file meta: left to highdicom's own checks
         return
+    sop_class = str(meta.get("MediaStorageSOPClassUID", "") or "")
+    if sop_class and sop_class not in SEG_SOP_CLASSES:
+        raise FormatError(
+            f"{path!r} is not a DICOM Segmentation (SOP Class {sop_class}); open images "
+            "with spatial_xr.open_image"
+        )
     if meta.get("TransferSyntaxUID") == pydicom.uid.ExplicitVRBigEndian:
         raise FormatError(
             f"{path!r} is a big-endian SEG (a retired transfer syntax highdicom does not "
@@ -292,7 +303,7 @@ def read_seg_header(path: str | os.PathLike[str]) -> SegHeader:
     """
     hd = require("highdicom", "seg")
     path = os.fspath(path)
-    _refuse_big_endian(path)
+    _check_file_meta(path)
     try:
         with open(path, "rb") as fp, warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -303,16 +314,24 @@ def read_seg_header(path: str | os.PathLike[str]) -> SegHeader:
     except FileNotFoundError:
         raise
     except Exception as exc:  # highdicom and pydicom raise many kinds on malformed files
+        detail = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, KeyError) and exc.args:
+            import contextlib
+
+            from pydicom.datadict import keyword_for_tag
+
+            with contextlib.suppress(Exception):  # not a tag: keep the plain message
+                detail = f"{keyword_for_tag(exc.args[0]) or exc.args[0]} is missing"
         raise FormatError(
-            f"{path!r} is not a readable DICOM Segmentation ({type(exc).__name__}: {exc}); "
+            f"{path!r} is not a readable DICOM Segmentation ({detail}); "
             "check that it is a complete SEG object (SOP Class "
-            f"{SEG_SOP_CLASS_UID})"
+            f"{SEG_SOP_CLASS_UID} or {LABELMAP_SOP_CLASS_UID})"
         ) from exc
 
 
 def _header(seg: Any, path: str) -> SegHeader:
     sop_class = str(seg.get("SOPClassUID", ""))
-    if sop_class != SEG_SOP_CLASS_UID:
+    if sop_class not in SEG_SOP_CLASSES:
         raise FormatError(
             f"{path!r} is not a DICOM Segmentation (SOP Class {sop_class}); open images "
             "with spatial_xr.open_image"
@@ -342,7 +361,8 @@ def _header(seg: Any, path: str) -> SegHeader:
                 raise FormatError(f"{path!r}: frame {k + 1} names no segment "
                                   "(SegmentIdentificationSequence)")
             numbers[k] = int(ident.ReferencedSegmentNumber)
-    segments = tuple(sorted((segment_from_description(d) for d in seg.SegmentSequence),
+    segments = tuple(sorted((segment_from_description(d) for d in seg.SegmentSequence
+                             if int(d.SegmentNumber) >= 1),  # a LABELMAP may describe 0
                             key=lambda s: s.number))
     described = {s.number for s in segments}
     unknown = sorted(set(numbers[numbers > 0].tolist()) - described)

@@ -143,6 +143,12 @@ def _description(hd: Any, seg: Segment, number: int) -> Any:
             name=seg.algorithm_name or "unnamed", family=family,
             version=str(seg.extra.get("algorithm_version", "unknown")))
     color = None if seg.color is None else hd.color.CIELabColor.from_rgb(*seg.color)
+    tracking_id, tracking_uid = seg.extra.get("tracking_id"), seg.extra.get("tracking_uid")
+    if tracking_id or tracking_uid:  # DICOM wants both: a missing one is made up
+        from pydicom.uid import generate_uid
+
+        tracking_id = str(tracking_id or seg.name)
+        tracking_uid = str(tracking_uid or generate_uid())
     return hd.seg.SegmentDescription(
         segment_number=number,
         segment_label=seg.name[:64] or f"segment {number}",
@@ -150,8 +156,8 @@ def _description(hd: Any, seg: Segment, number: int) -> Any:
         segmented_property_type=prop,
         algorithm_type=algorithm,
         algorithm_identification=ident,
-        tracking_uid=seg.extra.get("tracking_uid"),
-        tracking_id=seg.extra.get("tracking_id"),
+        tracking_uid=tracking_uid,
+        tracking_id=tracking_id,
         display_color=color,
     )
 
@@ -251,7 +257,8 @@ def write_dicomseg(
     Notes
     -----
     Segments without codes get category and type ``Tissue`` (SCT 85756007); segments
-    without an algorithm are written as ``MANUAL``; DICOM numbers segments 1..n in the
+    without an algorithm are written as ``MANUAL``; a ``tracking_id`` without
+    ``tracking_uid`` (extra keys of the table) gets a new UID; DICOM numbers segments 1..n in the
     order of their numbers. ``pydicom-seg`` is not used (it pins numpy < 2).
     """
     hd = require("highdicom", "seg")
