@@ -27,33 +27,17 @@ from spatial_xr.errors import (
     UnsupportedOptionError,
     require,
 )
-from spatial_xr.geometry import Grid
-from spatial_xr.geometry.resampling import index_mapping
+from spatial_xr.geometry.resampling import on_voxels_of
 from spatial_xr.io.atomic import atomic_output
 from spatial_xr.labels.segments import Code, Segment, is_label, segment_table
 
-__all__ = ["DEFAULT_CODE", "on_source_voxels", "source_datasets", "write_dicomseg"]
+__all__ = ["DEFAULT_CODE", "source_datasets", "write_dicomseg"]
 
 DEFAULT_CODE = Code("85756007", "SCT", "Tissue")
 """Category and type written for a segment whose table gives none (as 3D Slicer does)."""
 
 _TOL = 0.01
-
-
-def on_source_voxels(grid: Grid, source: Grid, tol: float = _TOL) -> bool:
-    """Whether every voxel centre of ``grid`` is a voxel centre of ``source`` (same
-    spacing along matching axes, any signed axis permutation, whole-voxel offset)."""
-    if grid.ndim != source.ndim:
-        return False
-    m = index_mapping(grid, source)
-    lin, off = m[:-1, :-1], m[:-1, -1]
-    perm = np.rint(lin)
-    if np.abs(lin - perm).max() * max(grid.shape_xyz) > tol:
-        return False
-    ones = np.abs(perm)
-    if not (np.all(ones.sum(axis=0) == 1) and np.all(ones.sum(axis=1) == 1)):
-        return False
-    return bool(np.abs(off - np.rint(off)).max() <= tol)
+"""Largest distance (voxels) of a source slice from a slice of its series' grid."""
 
 
 def source_datasets(
@@ -226,7 +210,8 @@ def write_dicomseg(
         Destination file.
     source : str, path-like or list of paths
         The DICOM series (folder or files) the labels were drawn on: single-frame slices.
-        The label image must lie on its voxels (see :func:`on_source_voxels`).
+        The label image must lie on its voxels (see
+        :func:`~spatial_xr.geometry.resampling.on_voxels_of`).
     series_uid : str, optional
         The source series, when ``source`` holds several.
     overwrite : bool
@@ -278,7 +263,7 @@ def write_dicomseg(
     image, datasets = source_datasets(source, series_uid)
     src_grid = grid_of(image)
     if not grid_of(label).isclose(src_grid):
-        if not on_source_voxels(grid_of(label), src_grid):
+        if not on_voxels_of(grid_of(label), src_grid):
             raise GeometryError(
                 "the label image is not on the voxels of the source series (other spacing, "
                 "orientation or a sub-voxel shift); bring it there first: "
