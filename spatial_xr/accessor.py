@@ -268,6 +268,14 @@ class SpatialAccessor:
 
         return write_seg_nrrd(self._da, *args, **kwargs)
 
+    @forwards_to("spatial_xr.io.dicomseg.write:write_dicomseg")
+    def to_dicomseg(self, *args: Any, **kwargs: Any) -> Any:
+        """Write a label image as a DICOM SEG of its source series (``source=``); see
+        :func:`spatial_xr.io.dicomseg.write_dicomseg`."""
+        from spatial_xr.io.dicomseg.write import write_dicomseg
+
+        return write_dicomseg(self._da, *args, **kwargs)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     @forwards_to("spatial_xr.ops.crop:crop")
     def crop(self, *args: Any, **kwargs: Any) -> xr.DataArray:

@@ -17,12 +17,12 @@ __all__ = [
     "GantryTiltError",
     "GeometryError",
     "IrregularGridError",
+    "LabelOverlapError",
     "MixedGeometryError",
     "OverwriteError",
     "ParameterError",
     "PathNotFoundError",
     "RemoteAccessError",
-    "SegmentOverlapError",
     "SeriesSelectionError",
     "SliceSpacingError",
     "SpatialXRError",
@@ -142,5 +142,6 @@ class FrameOfReferenceError(GeometryError):
     it is placed on) name different FrameOfReferenceUIDs."""
 
 
-class SegmentOverlapError(SpatialXRError, ValueError):
-    """Segments asked to share one label image overlap (a voxel belongs to two)."""
+class LabelOverlapError(SpatialXRError, ValueError):
+    """Segments overlap where one label image (one segment per voxel) was asked for; the
+    message names the segments and says how to keep them apart (a ``c`` dim)."""

@@ -592,3 +592,18 @@ register_format(Format(
           "layers merged into one label image when the segments' extents cannot overlap, "
           "else one mask per segment on 'c'; writing keeps every Segment field",
 ))
+register_format(Format(
+    name="dicomseg",
+    description="DICOM Segmentation (SEG): label images on their own grid or an image's "
+                "(reference=), through highdicom",
+    reader="spatial_xr.io.dicomseg.read:open_dicomseg",
+    writer="spatial_xr.io.dicomseg.write:write_dicomseg",
+    extensions=(".dcm",),
+    sniff="spatial_xr.io.dicomseg.detect:sniff_dicomseg",
+    # recognised by the SOP Class UID (Segmentation or Label Map Segmentation Storage) in
+    # the header: tried before the generic DICOM reader
+    priority=-5,
+    notes="needs highdicom (pip install 'spatial-xr[seg]'); opening reads the header and "
+          "per-frame functional groups only, a chunk decodes only the frames of its slices; "
+          "writing needs the source series (source=) and holds the label image in memory",
+))

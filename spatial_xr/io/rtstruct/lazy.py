@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from spatial_xr.errors import ParameterError, SegmentOverlapError
+from spatial_xr.errors import LabelOverlapError, ParameterError
 from spatial_xr.io.rtstruct.plan import Placement
 from spatial_xr.io.rtstruct.raster import fill_polygons
 
@@ -67,7 +67,7 @@ class ContourMaskArray:
     combine : bool
         False: shape ``(n_rois, z, y, x)``, uint8 masks (1 inside). True: shape
         ``(z, y, x)``, the ROI number at each voxel (0 outside); a voxel claimed by two
-        ROIs raises :class:`~spatial_xr.errors.SegmentOverlapError` when computed.
+        ROIs raises :class:`~spatial_xr.errors.LabelOverlapError` when computed.
     dtype : numpy dtype
     """
 
@@ -133,7 +133,7 @@ class ContourMaskArray:
         other = int(view[clash][0])
         other_name = self.names[self.numbers.index(other)] if other in self.numbers else "?"
         dim = "zyx"[self.placement.axis]
-        raise SegmentOverlapError(
+        raise LabelOverlapError(
             f"ROIs {other} ({other_name!r}) and {self.numbers[pos]} ({self.names[pos]!r}) "
             f"overlap ({int(clash.sum())} voxels on slice {dim}={k}), so they cannot share "
             "one label image; open without combine=True to get one mask per ROI on a 'c' "

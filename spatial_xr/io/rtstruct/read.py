@@ -199,7 +199,7 @@ def open_rtstruct(
         False (default): dims ``(c, z, y, x)``, one uint8 mask (1 inside) per ROI on
         ``c``, so overlapping ROIs are kept. True: one label image ``(z, y, x)`` whose
         voxels hold the ROI number; computing a chunk where two ROIs overlap raises
-        :class:`~spatial_xr.errors.SegmentOverlapError`.
+        :class:`~spatial_xr.errors.LabelOverlapError`.
     chunks : mapping, optional
         dask chunks by dim name. Default: one ROI per chunk (``c``) and whole volumes of up
         to 512 MiB, else z slabs (see :mod:`spatial_xr.io.chunking`).

@@ -14,7 +14,7 @@ become the segment table.
   intersect (so no voxel can belong to two segments); otherwise the result has a ``c``
   dim with one binary mask per segment, in segment order. ``combine=True`` always merges
   (computing a chunk where segments overlap raises
-  :class:`~spatial_xr.errors.SegmentOverlapError`); ``combine=False`` always gives masks.
+  :class:`~spatial_xr.errors.LabelOverlapError`); ``combine=False`` always gives masks.
   A segment's ``number`` is its ``LabelValue`` when the label values of all segments
   differ, else its position in the table plus one.
 """
@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 from dask.base import tokenize
 
-from spatial_xr.errors import FormatError, ParameterError, SegmentOverlapError
+from spatial_xr.errors import FormatError, LabelOverlapError, ParameterError
 from spatial_xr.io.nrrd import open_nrrd
 from spatial_xr.io.segnrrd.fields import (
     SlicerSegment,
@@ -118,7 +118,7 @@ def _combine_block(block: np.ndarray, layers: np.ndarray, values: np.ndarray,
         clash = mask & (out != 0)
         if clash.any():
             other = int(out[clash][0])
-            raise SegmentOverlapError(
+            raise LabelOverlapError(
                 f"segments {other} and {int(number)} ({name!r}) overlap "
                 f"({int(clash.sum())} voxels in this chunk), so they cannot share one label "
                 "image; open with combine=False for one mask per segment on a 'c' dim"

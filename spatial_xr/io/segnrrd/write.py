@@ -9,7 +9,7 @@ the layers and label values they were read with (their ``slicer_fields``), when 
 segment has them and no two share a layer and value; otherwise, and with
 ``layers="separate"``, each segment on its own layer with its number as label value.
 Segments that share a layer must not overlap: computing such a voxel raises
-:class:`~spatial_xr.errors.SegmentOverlapError` (and nothing is written).
+:class:`~spatial_xr.errors.LabelOverlapError` (and nothing is written).
 
 **Fields.** Every ``Segment<i>_…`` field read (``slicer_fields``) is written back,
 updated where the table changed (name, colour, category/type) and with the layout of the
@@ -39,7 +39,7 @@ from spatial_xr.coords import spatial_dims
 from spatial_xr.errors import (
     DimensionError,
     FormatError,
-    SegmentOverlapError,
+    LabelOverlapError,
     UnsupportedOptionError,
 )
 from spatial_xr.io.atomic import check_overwrite
@@ -69,7 +69,7 @@ def _layer_block(block: np.ndarray, members: list[tuple[int, int, int]], n_layer
         view = out[layer]
         clash = mask & (view != 0)
         if clash.any():
-            raise SegmentOverlapError(
+            raise LabelOverlapError(
                 f"two segments on layer {layer} overlap ({int(clash.sum())} voxels in this "
                 f"chunk, label values {int(view[clash][0])} and {value}); write with "
                 "layers='separate' to put each segment on its own layer"
@@ -171,7 +171,7 @@ def write_seg_nrrd(
         Dims other than ``c, z, y, x``.
     ParameterError
         A non-integer image or a table that does not match it.
-    SegmentOverlapError
+    LabelOverlapError
         Two segments that share a layer overlap.
     OverwriteError
         The file exists and ``overwrite`` is False.

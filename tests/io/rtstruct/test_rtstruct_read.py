@@ -17,8 +17,8 @@ from spatial_xr.errors import (
     FormatError,
     FrameOfReferenceError,
     GeometryError,
+    LabelOverlapError,
     ParameterError,
-    SegmentOverlapError,
     SeriesSelectionError,
     SpatialXRWarning,
     UnsupportedOptionError,
@@ -259,7 +259,7 @@ def test_combine_gives_one_label_image_with_roi_numbers(tmp_path: Path) -> None:
 def test_combine_refuses_overlapping_rois_when_computed(tmp_path: Path) -> None:
     folder, rt = _two_rois(tmp_path, overlap=True)
     lab = open_rtstruct(rt, reference=folder, combine=True)  # lazy: nothing computed yet
-    with pytest.raises(SegmentOverlapError, match="overlap"):
+    with pytest.raises(LabelOverlapError, match="overlap"):
         lab.values  # noqa: B018
     stack = open_rtstruct(rt, reference=folder).values  # one mask per ROI keeps both
     assert (stack[0] & stack[1]).any()

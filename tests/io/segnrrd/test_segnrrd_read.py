@@ -13,7 +13,7 @@ import SimpleITK as sitk
 import slicerio
 
 import spatial_xr
-from spatial_xr.errors import FormatError, SegmentOverlapError
+from spatial_xr.errors import FormatError, LabelOverlapError
 from spatial_xr.io.formats import find_format
 from spatial_xr.io.segnrrd import open_seg_nrrd
 
@@ -64,7 +64,7 @@ def test_overlapping_layers_become_masks_on_c() -> None:
     assert [s["number"] for s in da.attrs["segments"]] == list(range(1, 9))
     assert da.attrs["segments"][7]["name"] == "overlapping sphere"
     assert (values[7] & values[:7].any(axis=0)).any()  # it does overlap
-    with pytest.raises(SegmentOverlapError, match="overlap"):
+    with pytest.raises(LabelOverlapError, match="overlap"):
         open_seg_nrrd(OVERLAPPING, combine=True).values  # noqa: B018
     _assert_geometry_like_sitk(da, OVERLAPPING)
 

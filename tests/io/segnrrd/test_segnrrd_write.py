@@ -15,9 +15,9 @@ import spatial_xr
 from spatial_xr.errors import (
     DimensionError,
     FormatError,
+    LabelOverlapError,
     OverwriteError,
     ParameterError,
-    SegmentOverlapError,
 )
 from spatial_xr.io.nrrd import read_nrrd_header
 from spatial_xr.io.segnrrd import open_seg_nrrd, write_seg_nrrd
@@ -110,7 +110,7 @@ def test_segments_sharing_a_layer_must_not_overlap(tmp_path: Path) -> None:
     da = open_seg_nrrd(OVERLAPPING)  # 8 masks, read with their layers
     edited = da.copy(data=da.values)
     edited.values[1] |= edited.values[0]  # segment 2 now covers the ribs, on the same layer
-    with pytest.raises(SegmentOverlapError, match="layers='separate'"):
+    with pytest.raises(LabelOverlapError, match="layers='separate'"):
         write_seg_nrrd(edited, tmp_path / "x.seg.nrrd")
     assert not (tmp_path / "x.seg.nrrd").exists()
     out = write_seg_nrrd(edited, tmp_path / "x.seg.nrrd", layers="separate")
