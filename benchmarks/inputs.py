@@ -211,6 +211,10 @@ def _ct_dicom(root: Path, prof: Profile) -> Path:
         ds.FrameOfReferenceUID = frame
         ds.Modality = "CT"
         ds.PatientName, ds.PatientID = "Bench^Phantom", "BENCH0001"
+        # the study module in full (type 2 tags), as rt-utils copies it into structure sets
+        ds.PatientBirthDate, ds.PatientSex = "", ""
+        ds.StudyDate, ds.StudyTime, ds.StudyID = "20240101", "120000", "1"
+        ds.ReferringPhysicianName, ds.AccessionNumber = "", ""
         ds.SeriesDescription = "benchmark phantom"
         ds.SeriesNumber, ds.InstanceNumber = 1, z + 1
         ds.ImagePositionPatient = [f"{origin[0]:.4f}", f"{origin[1]:.4f}",
@@ -227,6 +231,32 @@ def _ct_dicom(root: Path, prof: Profile) -> Path:
         ds.PixelData = (vol[z].astype(np.int16) + 1024).astype("<i2").tobytes()
         ds.save_as(folder / f"IM{order[z]:05d}.dcm", enforce_file_format=True)
     return folder
+
+
+RTSTRUCT_ROIS = ("body", "bone", "lungs")
+"""ROIs of the benchmark structure set (thresholds of the CT phantom)."""
+
+
+def _ct_rtstruct(root: Path, prof: Profile) -> Path:
+    """An RT Structure Set on the CT series (``ct_dicom``), built by rt-utils from masks
+    of the phantom: the body outline, the bone ring (a hole on every slice) and the two
+    lungs. The series is built first when missing."""
+    from rt_utils import RTStructBuilder
+
+    series = root / "ct_dicom"
+    if not (root / ".ct_dicom.done").exists() or not series.exists():
+        _ct_dicom(root, prof)
+        (root / ".ct_dicom.done").write_text("ok\n")
+    vol = ct_volume(prof.ct_shape)
+    masks = {"body": vol > -950, "bone": vol > 400,
+             "lungs": (vol > -950) & (vol < -600)}
+    rt = RTStructBuilder.create_new(dicom_series_path=str(series))
+    for n, name in enumerate(RTSTRUCT_ROIS):
+        rt.add_roi(mask=np.moveaxis(masks[name], 0, 2), name=name,
+                   color=[(70 * n) % 256, 180, 90])
+    out = root / "ct_rtstruct.dcm"
+    rt.save(str(out))
+    return out
 
 
 def _write_metaimage_sitk(path: Path, prof: Profile, compress: bool) -> Path:
@@ -357,13 +387,14 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_mha_zlib": _ct_mha_zlib,
     "ct_mhd": _ct_mhd,
     "tiff_pyramid": _tiff_pyramid,
+    "ct_rtstruct": _ct_rtstruct,
 }
 _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_nrrd": "ct.nrrd",
           "ct_nrrd_gz": "ct_gz.nrrd", "ct_dicom": "ct_dicom",
           "ct_mgh": "ct.mgh", "ct_mgz": "ct.mgz", "ct_vtk": "ct.vtk",
           "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch",
           "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd",
-          "tiff_pyramid": "pyramid.ome.tif"}
+          "tiff_pyramid": "pyramid.ome.tif", "ct_rtstruct": "ct_rtstruct.dcm"}
 
 
 def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:

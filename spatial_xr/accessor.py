@@ -252,6 +252,30 @@ class SpatialAccessor:
 
         return to_ozx(self._da, *args, **kwargs)
 
+    @forwards_to("spatial_xr.io.rtstruct.write:write_rtstruct")
+    def to_rtstruct(self, *args: Any, **kwargs: Any) -> Any:
+        """Write a label image (or masks on ``c``) as a DICOM RT Structure Set of planar
+        contours; see :func:`spatial_xr.io.rtstruct.write_rtstruct`."""
+        from spatial_xr.io.rtstruct.write import write_rtstruct
+
+        return write_rtstruct(self._da, *args, **kwargs)
+
+    @forwards_to("spatial_xr.io.segnrrd.write:write_seg_nrrd")
+    def to_seg_nrrd(self, *args: Any, **kwargs: Any) -> Any:
+        """Write a label image (or masks on ``c``) as a 3D Slicer ``.seg.nrrd``; see
+        :func:`spatial_xr.io.segnrrd.write_seg_nrrd`."""
+        from spatial_xr.io.segnrrd.write import write_seg_nrrd
+
+        return write_seg_nrrd(self._da, *args, **kwargs)
+
+    @forwards_to("spatial_xr.io.dicomseg.write:write_dicomseg")
+    def to_dicomseg(self, *args: Any, **kwargs: Any) -> Any:
+        """Write a label image as a DICOM SEG of its source series (``source=``); see
+        :func:`spatial_xr.io.dicomseg.write_dicomseg`."""
+        from spatial_xr.io.dicomseg.write import write_dicomseg
+
+        return write_dicomseg(self._da, *args, **kwargs)
+
     # ------------------------------------------------------------------ ops: crop, resample, sample
     @forwards_to("spatial_xr.ops.crop:crop")
     def crop(self, *args: Any, **kwargs: Any) -> xr.DataArray:

@@ -15,9 +15,11 @@ __all__ = [
     "DimensionError",
     "DuplicateSliceError",
     "FormatError",
+    "FrameOfReferenceError",
     "GantryTiltError",
     "GeometryError",
     "IrregularGridError",
+    "LabelOverlapError",
     "MixedGeometryError",
     "OverwriteError",
     "ParameterError",
@@ -141,3 +143,13 @@ class RemoteAccessError(SpatialXRError, OSError):
 class StackError(FormatError):
     """The files of an image stack (a folder or glob of 2-D files) do not make one
     volume: mixed shapes or dtypes, or a gap in their numbering."""
+
+
+class FrameOfReferenceError(GeometryError):
+    """Objects that must share a DICOM frame of reference (a structure set and the series
+    it is placed on) name different FrameOfReferenceUIDs."""
+
+
+class LabelOverlapError(SpatialXRError, ValueError):
+    """Segments overlap where one label image (one segment per voxel) was asked for; the
+    message names the segments and says how to keep them apart (a ``c`` dim)."""

@@ -10,6 +10,12 @@ contribution of the plugin manifest ``spatial_xr/napari.yaml``.
 customary order), labelled ``"z", "y", "x"``; non-spatial dims (``t``) keep their position
 and their index as world coordinate; a ``c`` dim becomes napari's ``channel_axis``.
 
+**Label images** (``attrs["kind"] == "label"``, DESIGN §5b) become Labels layers
+(``viewer.add_labels``): the segment names go to the layer's ``features`` (one row per
+label value, background first) and the segment colours to a direct ``colormap``
+(segments without a colour get one from a fixed palette). A label image with a ``c`` dim
+(overlapping segments) gives one Labels layer per segment: use :func:`to_napari_layers`.
+
 **Pyramids.** napari places a coarse level's voxel ``i`` at fine index ``f·i`` (it scales
 the tiles from the corner voxel), whereas spatial_xr's pyramids (DESIGN §3) put it at the
 centre of the fine block, ``f·i + (f − 1)/2``: napari shows level ``k`` shifted by
@@ -27,8 +33,17 @@ import xarray as xr
 
 from spatial_xr.coords import DEFAULT_UNITS, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError
+from spatial_xr.labels.segments import Segment, is_label, segment_table
 
-__all__ = ["napari_get_reader", "napari_world_affine", "to_napari", "to_napari_multiscale"]
+__all__ = [
+    "label_layer_kwargs",
+    "napari_get_reader",
+    "napari_layer_type",
+    "napari_world_affine",
+    "to_napari",
+    "to_napari_layers",
+    "to_napari_multiscale",
+]
 
 LayerData = tuple[Any, dict[str, Any], str]
 
@@ -77,10 +92,59 @@ def napari_world_affine(da: xr.DataArray) -> tuple[np.ndarray, list[str], list[s
     return affine, labels, units
 
 
+def napari_layer_type(da: xr.DataArray | xr.DataTree) -> str:
+    """``"labels"`` for a label image (or a pyramid of one), else ``"image"``."""
+    if isinstance(da, xr.DataTree):
+        from spatial_xr.ops.pyramid import tree_levels
+
+        da = tree_levels(da)[0]
+    return "labels" if is_label(da) else "image"
+
+
+def _palette_color(number: int) -> tuple[int, int, int]:
+    """A distinct, fixed colour for a segment without one (golden-ratio hues)."""
+    import colorsys
+
+    hue = (number * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.65, 0.95)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def label_layer_kwargs(segments: list[Segment]) -> dict[str, Any]:
+    """napari Labels keyword arguments for a segment table.
+
+    Parameters
+    ----------
+    segments : list of Segment
+        The table of a label image without a ``c`` dim.
+
+    Returns
+    -------
+    dict
+        ``colormap``: label value → RGBA (0–1), background transparent, values outside the
+        table grey; ``features``: columns ``index`` (label value), ``name``, ``category``
+        and ``type`` (code meanings), background first. Empty for an empty table.
+    """
+    if not segments:
+        return {}
+    colormap: dict[Any, list[float]] = {None: [0.5, 0.5, 0.5, 1.0], 0: [0.0, 0.0, 0.0, 0.0]}
+    for seg in segments:
+        rgb = seg.color if seg.color is not None else _palette_color(seg.number)
+        colormap[seg.number] = [v / 255.0 for v in rgb] + [1.0]
+    features = {
+        "index": [0, *(s.number for s in segments)],
+        "name": ["background", *(s.name for s in segments)],
+        "category": ["", *(s.category.meaning if s.category else "" for s in segments)],
+        "type": ["", *(s.type.meaning if s.type else "" for s in segments)],
+    }
+    return {"colormap": colormap, "features": features}
+
+
 def to_napari(
     da: xr.DataArray | xr.DataTree, *, name: str | None = None, **layer_kwargs: Any
 ) -> tuple[Any, dict[str, Any]]:
-    """Layer data and keyword arguments for ``viewer.add_image(data, **kwargs)``.
+    """Layer data and keyword arguments for ``viewer.add_image(data, **kwargs)``, or
+    ``viewer.add_labels`` for a label image (see :func:`napari_layer_type`).
 
     Parameters
     ----------
@@ -98,12 +162,15 @@ def to_napari(
         The array itself (dask stays lazy; napari reads the slices it shows).
     kwargs : dict
         ``affine``, ``axis_labels``, ``units``, ``name``, ``metadata`` and, for a ``c``
-        dim, ``channel_axis``.
+        dim, ``channel_axis``. For a label image: no ``channel_axis``, plus ``colormap``
+        and ``features`` from its segment table (:func:`label_layer_kwargs`) and the table
+        itself in ``metadata["segments"]``; boolean data is given as ``uint8``.
 
     Raises
     ------
     DimensionError
-        Dims other than ``t, c, z, y, x``.
+        Dims other than ``t, c, z, y, x``; a label image with a ``c`` dim (use
+        :func:`to_napari_layers`).
     """
     if isinstance(da, xr.DataTree):
         return to_napari_multiscale(da, name=name, **layer_kwargs)
@@ -112,6 +179,12 @@ def to_napari(
         raise DimensionError(
             f"napari layers here hold dims t, c, z, y, x; this image also has {unknown}. "
             f"Select them first, e.g. da.isel({unknown[0]}=0)."
+        )
+    label = is_label(da)
+    if label and "c" in da.dims:
+        raise DimensionError(
+            "a label image with a c dim (overlapping segments) is one Labels layer per "
+            "segment: use spatial_xr.napari.to_napari_layers(da), or da.isel(c=i)"
         )
     affine, labels, units = napari_world_affine(da)
     kwargs: dict[str, Any] = {
@@ -127,8 +200,49 @@ def to_napari(
             f"{kwargs['name']} [c={i}]" for i in range(da.sizes["c"])]
     if kwargs["name"] is None:
         del kwargs["name"]
+    data = da.data
+    if label:
+        table = segment_table(da)
+        kwargs.update(label_layer_kwargs(table))
+        kwargs["metadata"]["segments"] = [s.to_json() for s in table]
+        if data.dtype == np.bool_:
+            data = data.astype(np.uint8)
     kwargs.update(layer_kwargs)
-    return da.data, kwargs
+    return data, kwargs
+
+
+def to_napari_layers(
+    da: xr.DataArray | xr.DataTree, *, name: str | None = None, **layer_kwargs: Any
+) -> list[LayerData]:
+    """Layers ``(data, kwargs, layer_type)`` for ``viewer._add_layer_from_data`` or a
+    reader plugin: one layer, or one Labels layer per segment for a label image with a
+    ``c`` dim (overlapping segments, each named after its segment).
+
+    Parameters
+    ----------
+    da : xarray.DataArray or xarray.DataTree
+    name : str, optional
+        Layer name (default ``da.name``); per-segment layers append the segment name.
+    **layer_kwargs
+        Further layer arguments, added to every layer.
+    """
+    kind = napari_layer_type(da)
+    if isinstance(da, xr.DataArray) and kind == "labels" and "c" in da.dims:
+        table = segment_table(da)
+        base = name if name is not None else (str(da.name) if da.name is not None else None)
+        out: list[LayerData] = []
+        for i in range(da.sizes["c"]):
+            seg = table[i] if i < len(table) else None
+            part = da.isel(c=i, drop=True)
+            part.attrs = {**part.attrs, "segments": [] if seg is None else [
+                {**seg.to_json(), "number": 1}]}
+            title = seg.name if seg is not None else f"c={i}"
+            layer_name = title if base is None else f"{base} [{title}]"
+            data, kwargs = to_napari(part, name=layer_name, **layer_kwargs)
+            out.append((data, kwargs, kind))
+        return out
+    data, kwargs = to_napari(da, name=name, **layer_kwargs)
+    return [(data, kwargs, kind)]
 
 
 def to_napari_multiscale(
@@ -164,10 +278,8 @@ def _open_layers(path: str) -> list[LayerData]:
     fmt = find_format(path)
     name = os.path.basename(path.rstrip("/"))
     if fmt.multiscale_reader is not None:
-        data, kwargs = to_napari_multiscale(fmt.open_multiscale(path), name=name)
-        return [(data, kwargs, "image")]
-    data, kwargs = to_napari(fmt.open(path), name=name)
-    return [(data, kwargs, "image")]
+        return to_napari_layers(fmt.open_multiscale(path), name=name)
+    return to_napari_layers(fmt.open(path), name=name)
 
 
 def napari_get_reader(path: str | list[str]) -> Callable[[Any], list[LayerData]] | None:

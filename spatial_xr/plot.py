@@ -117,7 +117,7 @@ def plot_orthogonal(
     cmap: str = "gray",
     vmin: float | None = None,
     vmax: float | None = None,
-    order: int = 1,
+    order: int | None = None,
     pixel_mm: float | None = None,
     max_pixels: int = 512,
     figsize: tuple[float, float] = (12.0, 4.4),
@@ -134,8 +134,9 @@ def plot_orthogonal(
     cmap, vmin, vmax
         Passed to ``imshow``; default limits are the 1st and 99th percentiles of the
         shown pixels.
-    order : int
-        Interpolation order (0 for label images).
+    order : int, optional
+        Interpolation order; default 0 (nearest) for a label image
+        (``attrs["kind"] == "label"``), else 1.
     pixel_mm : float, optional
         Pixel size of the views (default: the smallest spacing).
     max_pixels : int
@@ -166,6 +167,8 @@ def plot_orthogonal(
             f"plot draws one 3-D volume; this image has dims {tuple(da.dims)}. Select a "
             f"volume first, e.g. da.isel({(extra or ['t'])[0]}=0)."
         )
+    if order is None:
+        order = 0 if da.attrs.get("kind") == "label" else 1
     grid = grid_of(da)
     p = grid.center if point is None else np.asarray(point, np.float64)
     if p.shape != (3,) or not np.all(np.isfinite(p)):

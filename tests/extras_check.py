@@ -22,6 +22,7 @@ TEST_EXTRA_MODULES = {
     "pylibjpeg-openjpeg": ["openjpeg"],
     "pynrrd": ["nrrd"],
     "nifti-zarr": ["niizarr"],
+    "scikit-image": ["skimage"],
 }
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "grid_with_shape",
     "grid_with_spacing",
     "index_mapping",
+    "on_voxels_of",
     "source_box",
 ]
 
@@ -247,3 +248,30 @@ def centered_start(
     c = grid.world_to_index(center_xyz)
     half = (np.asarray(shape_xyz, np.float64) - 1) / 2
     return np.floor(c - half + 0.5).astype(np.int64)
+
+
+def on_voxels_of(grid: Grid, other: Grid, tol: float = 0.01) -> bool:
+    """Whether every voxel centre of ``grid`` is a voxel centre of ``other``.
+
+    True when ``grid`` is ``other`` cropped, padded, flipped or with its axes permuted
+    (same spacing along matching axes, whole-voxel offset), within ``tol`` voxel over the
+    grid's extent; then resampling between them with ``"nearest"`` moves values exactly.
+
+    Parameters
+    ----------
+    grid, other : Grid
+        Same dimensionality.
+    tol : float
+        Largest deviation, in voxels of ``other``.
+    """
+    if grid.ndim != other.ndim:
+        return False
+    m = index_mapping(grid, other)
+    lin, off = m[:-1, :-1], m[:-1, -1]
+    perm = np.rint(lin)
+    if np.abs(lin - perm).max() * max(grid.shape_xyz) > tol:
+        return False
+    ones = np.abs(perm)
+    if not (np.all(ones.sum(axis=0) == 1) and np.all(ones.sum(axis=1) == 1)):
+        return False
+    return bool(np.abs(off - np.rint(off)).max() <= tol)

@@ -596,3 +596,45 @@ register_format(Format(
           "tiles or strips they touch; a stack reads one file per z; physical units kept "
           "as written (micrometer, inch, …; 'pixel' when the file gives none)",
 ))
+register_format(Format(
+    name="rtstruct",
+    description="DICOM RT Structure Set (RTSTRUCT): contours rasterised onto a reference grid "
+                "as a label image",
+    reader="spatial_xr.io.rtstruct:open_rtstruct",
+    writer="spatial_xr.io.rtstruct:write_rtstruct",
+    sniff="spatial_xr.io.rtstruct.detect:sniff_rtstruct",
+    # recognised by content only (SOPClassUID in the first bytes); tried before "dicom",
+    # which skips non-image objects
+    priority=-5,
+    notes="reads the structure set and the reference series' headers on open; each chunk "
+          "rasterises only the contours on its slices (voxel centre inside by the even-odd "
+          "rule); pass reference= a series folder, an image or a Grid",
+))
+register_format(Format(
+    name="segnrrd",
+    description="3D Slicer segmentation (.seg.nrrd): label image with its segment table",
+    reader="spatial_xr.io.segnrrd:open_seg_nrrd",
+    writer="spatial_xr.io.segnrrd:write_seg_nrrd",
+    extensions=(".seg.nrrd",),
+    magic=((0, b"NRRD000"),),
+    sniff="spatial_xr.io.segnrrd.detect:sniff_seg_nrrd",
+    priority=1,  # a .seg.nrrd is also NRRD: tried before "nrrd"
+    notes="voxels read lazily by the NRRD reader (gzip: one stream per chunk request); "
+          "layers merged into one label image when the segments' extents cannot overlap, "
+          "else one mask per segment on 'c'; writing keeps every Segment field",
+))
+register_format(Format(
+    name="dicomseg",
+    description="DICOM Segmentation (SEG): label images on their own grid or an image's "
+                "(reference=), through highdicom",
+    reader="spatial_xr.io.dicomseg.read:open_dicomseg",
+    writer="spatial_xr.io.dicomseg.write:write_dicomseg",
+    extensions=(".dcm",),
+    sniff="spatial_xr.io.dicomseg.detect:sniff_dicomseg",
+    # recognised by the SOP Class UID (Segmentation or Label Map Segmentation Storage) in
+    # the header: tried before the generic DICOM reader
+    priority=-5,
+    notes="needs highdicom (pip install 'spatial-xr[seg]'); opening reads the header and "
+          "per-frame functional groups only, a chunk decodes only the frames of its slices; "
+          "writing needs the source series (source=) and holds the label image in memory",
+))

@@ -18,7 +18,7 @@ import numpy as np
 
 from spatial_xr.errors import ParameterError
 
-__all__ = ["finish_selection", "selection_ranges"]
+__all__ = ["finish_selection", "selection_ranges", "split_fancy"]
 
 
 def selection_ranges(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any, ...]]:
@@ -113,3 +113,36 @@ def finish_selection(arr: np.ndarray, post: tuple[Any, ...]) -> np.ndarray:
         if not isinstance(p, int | np.integer):
             axis += 1
     return out
+
+
+def split_fancy(
+    key: Any, shape: tuple[int, ...]
+) -> tuple[tuple[Any, ...], list[tuple[int, np.ndarray]]]:
+    """Split an index into slices and integers (read from the file) and integer-array
+    selections applied afterwards in memory, as ``(axis of the read result, indices)``.
+
+    dask passes array indices when a computation selects a list of positions; reading
+    their bounding slice keeps the read partial.
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = key + (slice(None),) * (len(shape) - len(key))
+    basic: list[Any] = []
+    post: list[tuple[int, np.ndarray]] = []
+    axis = 0
+    for k, n in zip(key, shape, strict=True):
+        if isinstance(k, list | np.ndarray):
+            idx = np.asarray(k)
+            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
+            idx = np.where(idx < 0, idx + n, idx)
+            lo = int(idx.min()) if idx.size else 0
+            hi = int(idx.max()) + 1 if idx.size else 0
+            basic.append(slice(lo, hi))
+            post.append((axis, idx - lo))
+            axis += 1
+        elif isinstance(k, int | np.integer):
+            basic.append(int(k))
+        else:
+            basic.append(k)
+            axis += 1
+    return tuple(basic), post

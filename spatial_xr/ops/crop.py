@@ -20,6 +20,7 @@ from spatial_xr.coords import assign_grid, grid_of, spatial_dims, values_by_dim
 from spatial_xr.errors import GeometryError, ParameterError
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.resampling import centered_start, covering_index_box
+from spatial_xr.labels.segments import check_label_fill
 from spatial_xr.ops.fill import check_fill
 
 __all__ = ["crop", "crop_centered", "crop_index_box"]
@@ -46,7 +47,8 @@ def crop_index_box(
         Keep only the part inside the image (default). ``False`` keeps the whole box and
         fills voxels outside the image with ``fill_value``.
     fill_value : float
-        Pad value when ``clip=False``; must be storable in ``da.dtype``.
+        Pad value when ``clip=False``; must be storable in ``da.dtype``. On a label image
+        (``attrs["kind"] == "label"``) only 0 (background) or a segment number.
 
     Returns
     -------
@@ -57,6 +59,8 @@ def crop_index_box(
     ------
     GeometryError
         If the box is empty, or lies wholly outside the image with ``clip=True``.
+    UnsupportedOptionError
+        A fill value that is no segment of a label image.
     """
     grid = grid_of(da)
     names = grid.axes
@@ -80,6 +84,7 @@ def crop_index_box(
         start, stop = inner0, inner1
     else:
         check_fill(fill_value, da.dtype)
+        check_label_fill(da, fill_value)
     window = grid.window(start.tolist(), (stop - start).tolist())
     units = {a: da.coords[a].attrs.get("units") for a in names if a in da.coords}
     dropped = [c for c, v in da.coords.items() if set(v.dims) & set(names)]
@@ -176,7 +181,7 @@ def crop(
         Keep only the part inside the image (default); ``False`` keeps the whole box and
         pads with ``fill_value`` (lazily for dask-backed images).
     fill_value : float
-        Pad value for ``clip=False``.
+        Pad value for ``clip=False`` (0, the background of a label image, by default).
 
     Returns
     -------

@@ -36,6 +36,7 @@ import xarray as xr
 
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
+from spatial_xr.labels.segments import LABEL_KIND
 from spatial_xr.ops import _native
 from spatial_xr.ops.cast import round_to_dtype
 from spatial_xr.ops.pyramid_plan import (
@@ -250,8 +251,9 @@ def pyramid(
     chunks : int or mapping dim → int, optional
         Chunk edge of every level per spatial dim; default 128 (3-D) or 256 (2-D).
     label : bool, optional
-        Whether ``da`` is a label image (default ``da.attrs.get("label", False)``); labels
-        are never averaged.
+        Whether ``da`` is a label image (default: ``attrs["kind"] == "label"``, see
+        :func:`spatial_xr.labels.is_label`); labels are never averaged. ``label=True``
+        marks every level as a label image.
 
     Returns
     -------
@@ -274,7 +276,7 @@ def pyramid(
                for a, d in enumerate(level0.dims)}
     level0 = level0.copy(data=data0.rechunk(rechunk))
     if plan.label:
-        level0.attrs["label"] = True
+        level0.attrs = {"segments": [], **level0.attrs, "kind": LABEL_KIND}
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset()}
     nodes["scale0"] = level0.to_dataset(name="image")
     current = level0

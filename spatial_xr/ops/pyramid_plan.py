@@ -21,6 +21,7 @@ import xarray as xr
 from spatial_xr.coords import grid_of, spatial_dims
 from spatial_xr.errors import DimensionError, UnsupportedOptionError
 from spatial_xr.geometry import Grid
+from spatial_xr.labels.segments import is_label
 
 __all__ = [
     "ANISOTROPY_RATIO",
@@ -122,7 +123,8 @@ def check_pyramid_method(method: str | None, label: bool, dtype: np.dtype[Any]) 
     if label and method not in LABEL_SAFE_METHODS:
         raise UnsupportedOptionError(
             f"method={method!r} would average a label image into values that are no labels; "
-            "use method='mode' or 'nearest' (or label=False if it is not a label image)"
+            "use method='mode' or 'nearest' (or label=False if it is not a label image: "
+            "attrs['kind'] == 'label' marks label images)"
         )
     if method in ("mean", "gaussian") and not (
         np.issubdtype(dtype, np.number) or dtype == np.bool_
@@ -302,7 +304,8 @@ def plan_pyramid(
     method : {"mean", "gaussian", "mode", "nearest"}, optional
         Default ``"mean"``, or ``"mode"`` for label images.
     label : bool, optional
-        Whether ``da`` is a label image (default ``da.attrs.get("label", False)``).
+        Whether ``da`` is a label image (default: ``attrs["kind"] == "label"``, see
+        :func:`spatial_xr.labels.is_label`).
 
     Returns
     -------
@@ -327,8 +330,8 @@ def plan_pyramid(
     >>> [g.spacing_zyx.tolist() for g in plan.grids]
     [[2.5, 1.0, 1.0], [2.5, 2.0, 2.0], [5.0, 4.0, 4.0]]
     """
-    is_label = bool(da.attrs.get("label", False)) if label is None else bool(label)
-    checked = check_pyramid_method(method, is_label, np.dtype(da.dtype))
+    label_image = is_label(da) if label is None else bool(label)
+    checked = check_pyramid_method(method, label_image, np.dtype(da.dtype))
     chunk = level_chunks(chunks, da)
     sdims = spatial_dims(da)
     grid0 = grid_of(da)
@@ -347,7 +350,7 @@ def plan_pyramid(
         grids.append(grid0.zoom_out([total[a] for a in grid0.axes]))
     return PyramidPlan(
         method=checked,
-        label=is_label,
+        label=label_image,
         chunks=dict(chunk),
         factors=tuple(dict(f) for f in per_level),
         grids=tuple(grids),

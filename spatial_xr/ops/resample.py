@@ -25,7 +25,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from spatial_xr.buffers import empty
 from spatial_xr.coords import assign_grid, grid_of, spatial_dims, values_by_dim
-from spatial_xr.errors import DimensionError, GeometryError, ParameterError
+from spatial_xr.errors import (
+    DimensionError,
+    GeometryError,
+    ParameterError,
+    UnsupportedOptionError,
+)
 from spatial_xr.geometry import Grid
 from spatial_xr.geometry.resampling import (
     INTERPOLATION_MARGIN,
@@ -35,12 +40,20 @@ from spatial_xr.geometry.resampling import (
     index_mapping,
     source_box,
 )
+from spatial_xr.labels.segments import check_label_fill, is_label, without_label_kind
 from spatial_xr.ops._blocks import as_3d, assemble, box_pieces, direct_source, read_box
 from spatial_xr.ops._kernels import resample_box
 from spatial_xr.ops.fill import check_fill, fill_block
 from spatial_xr.ops.smooth import gaussian_smooth
 
-__all__ = ["antialias_sigma", "resample", "target_grid", "transform_matrix"]
+__all__ = [
+    "antialias_sigma",
+    "check_interpolation",
+    "choose_interpolation",
+    "resample",
+    "target_grid",
+    "transform_matrix",
+]
 
 DEFAULT_CHUNK_BYTES = 16 * 2**20
 """Target size of an output chunk when ``chunks`` is not given."""
@@ -54,6 +67,43 @@ def check_interpolation(interpolation: str) -> str:
             f"interpolation must be one of {INTERPOLATION_METHODS}, got {interpolation!r}"
         )
     return interpolation
+
+
+def choose_interpolation(
+    da: xr.DataArray, interpolation: str | None, allow_label_interpolation: bool = False
+) -> str:
+    """The interpolation to use on ``da``, label-safe by default.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The image (only its attrs are read).
+    interpolation : str or None
+        One of :data:`~spatial_xr.geometry.resampling.INTERPOLATION_METHODS`; ``None``:
+        ``"label"`` for a label image (``attrs["kind"] == "label"``), else ``"linear"``.
+    allow_label_interpolation : bool
+        Allow ``"linear"``/``"cubic"`` on a label image (the result holds interpolated
+        values, not labels).
+
+    Raises
+    ------
+    UnsupportedOptionError
+        ``"linear"`` or ``"cubic"`` on a label image without ``allow_label_interpolation``.
+    ParameterError
+        An unknown interpolation.
+    """
+    label = is_label(da)
+    if interpolation is None:
+        return "label" if label else "linear"
+    method = check_interpolation(interpolation)
+    if label and method in ("linear", "cubic") and not allow_label_interpolation:
+        raise UnsupportedOptionError(
+            f"interpolation={method!r} would blend the segment numbers of a label image "
+            "(attrs['kind'] == 'label') into values that are no labels; use "
+            "interpolation='label' (the default for labels) or 'nearest', or pass "
+            "allow_label_interpolation=True to get interpolated values on purpose"
+        )
+    return method
 
 
 def transform_matrix(transform: Any, ndim: int) -> NDArray[np.float64] | None:
@@ -472,11 +522,12 @@ def resample(
     like: xr.DataArray | None = None,
     *,
     transform: Any = None,
-    interpolation: str = "linear",
+    interpolation: str | None = None,
     fill_value: float = 0,
     dtype: Any = None,
     antialias: bool = False,
     chunks: Any = None,
+    allow_label_interpolation: bool = False,
 ) -> xr.DataArray:
     """Resample an image onto a target grid in world space.
 
@@ -495,17 +546,20 @@ def resample(
         The output grid.
     like : xarray.DataArray, optional
         An image whose grid is the output grid (the way to bring a mask or an image into a
-        reference grid: ``resample(like=ref, interpolation="nearest")``).
+        reference grid: ``mask.spatial.resample(like=ref)``, see ``docs/labels.md``).
     transform : array_like (n + 1, n + 1) or SimpleITK.Transform, optional
         World-space (LPS mm) affine mapping *output* points to *input* points, exactly as
         SimpleITK's ``ResampleImageFilter`` applies it. With no target grid, the output
         grid is the input's.
-    interpolation : {"linear", "nearest", "cubic", "label"}
+    interpolation : {"linear", "nearest", "cubic", "label"}, optional
         ``cubic`` is SimpleITK's ``sitkBSpline``; ``label`` is its ``sitkLabelLinear``
         (per-label linear vote, for segmentations). See :mod:`spatial_xr.ops._kernels`.
+        Default ``"label"`` for a label image (``attrs["kind"] == "label"``), else
+        ``"linear"``.
     fill_value : float
         Value of output voxels whose point falls outside the input (continuous index
-        outside ``[−½, n − ½)``, as ITK).
+        outside ``[−½, n − ½)``, as ITK). On a label image only 0 (background) or a
+        segment number.
     dtype : numpy dtype, optional
         Output dtype; default the input's (as SimpleITK). Integer outputs are clamped to
         the dtype's range and truncated toward zero, as SimpleITK does.
@@ -514,6 +568,10 @@ def resample(
         :func:`antialias_sigma`; ignored for ``nearest`` and ``label``.
     chunks : int, tuple, mapping or "auto", optional
         Chunks of the output's spatial dims (default about 16 MiB per chunk).
+    allow_label_interpolation : bool
+        Allow ``"linear"``/``"cubic"`` on a label image. The result then holds
+        interpolated values, not labels: its ``kind`` attr is dropped (the segment table
+        stays, for reference). Pass ``dtype="float32"`` to keep the fractions.
 
     Returns
     -------
@@ -527,6 +585,8 @@ def resample(
     ParameterError
         Unknown interpolation, conflicting targets, a bad transform or a fill value the
         output dtype cannot hold.
+    UnsupportedOptionError
+        ``"linear"``/``"cubic"`` on a label image without ``allow_label_interpolation``.
     GeometryError, DimensionError
         Bad target grid or image dims.
 
@@ -537,7 +597,7 @@ def resample(
     >>> da.spatial.resample(spacing=1.0).spatial.shape
     {'z': 25, 'y': 14, 'x': 14}
     """
-    method = check_interpolation(interpolation)
+    method = choose_interpolation(da, interpolation, allow_label_interpolation)
     src = grid_of(da)
     n = src.ndim
     tmat = transform_matrix(transform, n)
@@ -552,6 +612,8 @@ def resample(
     if not (np.issubdtype(out_dtype, np.number) or out_dtype == np.bool_):
         raise ParameterError(f"dtype must be numeric, got {out_dtype}")
     fill = check_fill(fill_value, out_dtype)
+    if method in ("nearest", "label"):
+        check_label_fill(da, fill_value)
     sdims = ("z", "y", "x")[3 - n:]
     if set(spatial_dims(da)) != set(sdims):
         raise DimensionError(f"expected spatial dims {sdims}, got {spatial_dims(da)}")
@@ -591,8 +653,10 @@ def resample(
                              out_dtype, out_chunks)
     coords = {k: v for k, v in ordered.coords.items()
               if not set(v.dims) & set(sdims)}
-    res = xr.DataArray(out, dims=(*lead, *sdims), coords=coords, name=da.name,
-                       attrs=dict(da.attrs))
+    attrs = dict(da.attrs)
+    if is_label(da) and method in ("linear", "cubic"):
+        attrs = without_label_kind(attrs)
+    res = xr.DataArray(out, dims=(*lead, *sdims), coords=coords, name=da.name, attrs=attrs)
     res = assign_grid(res, out_grid)
     for d in sdims:
         units = da.coords[d].attrs.get("units") if d in da.coords else None

@@ -16,10 +16,11 @@ from numpy.typing import ArrayLike, NDArray
 from spatial_xr.coords import grid_of
 from spatial_xr.errors import ParameterError
 from spatial_xr.geometry.resampling import INTERPOLATION_MARGIN
+from spatial_xr.labels.segments import without_label_kind
 from spatial_xr.ops._blocks import as_3d, assemble, box_pieces
 from spatial_xr.ops._kernels import sample_box
 from spatial_xr.ops.fill import check_fill, fill_block
-from spatial_xr.ops.resample import check_interpolation
+from spatial_xr.ops.resample import choose_interpolation
 
 __all__ = ["sample"]
 
@@ -47,11 +48,12 @@ def _sample_task(
 def sample(
     da: xr.DataArray,
     points: ArrayLike,
-    interpolation: str = "linear",
+    interpolation: str | None = None,
     *,
     fill_value: float = 0,
     dtype: Any = None,
     chunk_size: int = 65536,
+    allow_label_interpolation: bool = False,
 ) -> xr.DataArray:
     """Interpolated image values at world points.
 
@@ -61,8 +63,9 @@ def sample(
         Image (2-D or 3-D, any leading ``t``/``c`` dims), numpy- or dask-backed.
     points : array_like, shape (N, n)
         World points (LPS mm, x, y, z order).
-    interpolation : {"linear", "nearest", "cubic", "label"}
-        As in :func:`spatial_xr.ops.resample.resample` (SimpleITK's interpolators).
+    interpolation : {"linear", "nearest", "cubic", "label"}, optional
+        As in :func:`spatial_xr.ops.resample.resample` (SimpleITK's interpolators); default
+        ``"label"`` for a label image (``attrs["kind"] == "label"``), else ``"linear"``.
     fill_value : float
         Value for points outside the image (continuous index outside ``[−½, n − ½)``).
     dtype : numpy dtype, optional
@@ -71,6 +74,8 @@ def sample(
     chunk_size : int
         Points per task. Each task reads only the bounding box of its points (plus the
         interpolation margin): sort points spatially to keep boxes small.
+    allow_label_interpolation : bool
+        Allow ``"linear"``/``"cubic"`` on a label image.
 
     Returns
     -------
@@ -85,7 +90,7 @@ def sample(
     >>> float(da.spatial.sample([[0.5, 0, 0]]).values[0])
     0.5
     """
-    method = check_interpolation(interpolation)
+    method = choose_interpolation(da, interpolation, allow_label_interpolation)
     grid = grid_of(da)
     n = grid.ndim
     try:
@@ -151,5 +156,8 @@ def sample(
                            meta=np.empty((0,) * (nlead + 1), out_dtype))
     result: Any = out if lazy else out.compute()
     coords = {k: v for k, v in ordered.coords.items() if not set(v.dims) & set(sdims)}
+    attrs = {k: v for k, v in da.attrs.items() if k != "direction"}
+    if method in ("linear", "cubic"):
+        attrs = without_label_kind(attrs)
     return xr.DataArray(result, dims=(*lead, "point"), coords=coords, name=da.name,
-                        attrs={k: v for k, v in da.attrs.items() if k != "direction"})
+                        attrs=attrs)

@@ -182,8 +182,9 @@ def test_label_images_default_to_mode_and_refuse_averaging():
     labels = labels.chunk(2)
     tree = labels.spatial.pyramid(levels=2, label=True)
     assert set(np.unique(tree.spatial.level(1).values)) <= {1, 2, 9}
-    assert tree.spatial.level(0).attrs["label"] is True
-    flagged = labels.assign_attrs(label=True)
+    assert tree.spatial.level(0).attrs["kind"] == "label"
+    assert tree.spatial.level(1).attrs["kind"] == "label"
+    flagged = labels.assign_attrs(kind="label")
     np.testing.assert_array_equal(flagged.spatial.pyramid(levels=2).spatial.level(1).values,
                                   tree.spatial.level(1).values)
     for method in ("mean", "gaussian"):

@@ -123,7 +123,7 @@ def test_errors_are_raised_by_the_plan_before_any_data():
                                                      "choose one of mean, gaussian"):
         plan_pyramid(da, method="bicubic")
     with pytest.raises(UnsupportedOptionError, match="label image"):
-        plan_pyramid(da.assign_attrs(label=True), method="mean")
+        plan_pyramid(da.assign_attrs(kind="label"), method="mean")
     with pytest.raises(DimensionError, match="chunks names dims"):
         plan_pyramid(da, chunks={"q": 4})
     with pytest.raises(UnsupportedOptionError, match="chunks must be ≥ 1"):
@@ -136,7 +136,7 @@ def test_plan_defaults_is_frozen_and_pickles():
     plan = plan_pyramid(da, levels=2)
     assert plan.method == "mean" and plan.label is False
     assert plan.chunks == level_chunks(None, da) == {"z": 128, "y": 128, "x": 128}
-    assert plan_pyramid(da.assign_attrs(label=True), levels=2).method == "mode"
+    assert plan_pyramid(da.assign_attrs(kind="label"), levels=2).method == "mode"
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.method = "nearest"  # type: ignore[misc]
     back = pickle.loads(pickle.dumps(plan))

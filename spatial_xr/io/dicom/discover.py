@@ -16,7 +16,15 @@ from spatial_xr.io.dicom.headers import FrameHeader, base_fields, read_dataset
 from spatial_xr.io.dicom.mosaic import is_mosaic, mosaic_frames
 from spatial_xr.io.validate import check_dicom_frame
 
-__all__ = ["SeriesInfo", "discover_series", "list_files", "scan_frames"]
+__all__ = [
+    "SEGMENTATION_SOP_CLASSES",
+    "SeriesInfo",
+    "discover_series",
+    "is_segmentation",
+    "list_files",
+    "referenced_series",
+    "scan_frames",
+]
 
 _SKIP_NAMES = {"DICOMDIR", "DIRFILE"}
 
@@ -135,6 +143,11 @@ class SeriesInfo:
     problem : str or None
         Why the series cannot be opened as it is (mixed orientations, gaps, tilt, …).
     files : tuple of str
+    kind : {"image", "segmentation"}
+        ``"segmentation"`` for DICOM SEG objects (open them with ``reference=`` the series
+        they reference to get them on its grid).
+    references : tuple of str
+        For a segmentation: the SeriesInstanceUIDs of the series it was made from.
     """
 
     series_uid: str
@@ -147,15 +160,42 @@ class SeriesInfo:
     orientation: str | None
     problem: str | None
     files: tuple[str, ...]
+    kind: str = "image"
+    references: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: UID, modality, description, counts and shape or problem."""
         shape = " ".join(f"{k}={v}" for k, v in self.shape.items()) if self.shape else "?"
         extra = f"shape {shape}" if self.problem is None else f"problem: {self.problem}"
+        if self.kind == "segmentation":
+            extra += f", segmentation of {', '.join(self.references) or 'an unnamed series'}"
         return (
             f"{self.series_uid} {self.modality or '?'} {self.description!r} "
             f"{self.n_files} files, {self.n_frames} frames, {extra}"
         )
+
+
+SEGMENTATION_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4",
+                                      "1.2.840.10008.5.1.4.1.1.66.7"})
+"""SOP classes listed as ``kind="segmentation"`` (DICOM SEG) rather than as images."""
+
+
+def is_segmentation(frame: FrameHeader) -> bool:
+    """Whether a frame belongs to a DICOM Segmentation object."""
+    return frame.sop_class in SEGMENTATION_SOP_CLASSES
+
+
+def referenced_series(path: str) -> tuple[str, ...]:
+    """SeriesInstanceUIDs in a file's ReferencedSeriesSequence (header only)."""
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True,
+                             specific_tags=["ReferencedSeriesSequence"])
+        return tuple(dict.fromkeys(str(item.SeriesInstanceUID)
+                                   for item in ds.get("ReferencedSeriesSequence") or []))
+    except Exception:  # an unreadable reference list only leaves it unknown
+        return ()
 
 
 def describe(uid: str, frames: list[FrameHeader]) -> SeriesInfo:
@@ -164,6 +204,10 @@ def describe(uid: str, frames: list[FrameHeader]) -> SeriesInfo:
     from spatial_xr.io.dicom.layout import arrange
 
     files = tuple(dict.fromkeys(f.path for f in frames))
+    if is_segmentation(frames[0]):
+        refs = tuple(dict.fromkeys(r for p in files for r in referenced_series(p)))
+        return SeriesInfo(uid, frames[0].modality, frames[0].description, len(files),
+                          len(frames), None, None, None, None, files, "segmentation", refs)
     shape = spacing = orientation = problem = None
     try:
         lay = arrange(frames, irregular="raise", check_duplicates=False)
@@ -182,7 +226,8 @@ def discover_series(
 ) -> list[SeriesInfo]:
     """List the image series in a folder, reading headers only.
 
-    Files that are not DICOM, DICOMDIR/DIRFILE and non-image objects are skipped.
+    Files that are not DICOM, DICOMDIR/DIRFILE and non-image objects are skipped. DICOM
+    SEG objects are listed with ``kind="segmentation"`` and the series they reference.
 
     Parameters
     ----------

@@ -21,7 +21,13 @@ from spatial_xr.errors import (
 from spatial_xr.geometry.slices import POSITION_TOL
 from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.chunking import chunks_by_name, default_z_chunk
-from spatial_xr.io.dicom.discover import group_series, list_files, scan_frames
+from spatial_xr.io.dicom.discover import (
+    group_series,
+    is_segmentation,
+    list_files,
+    referenced_series,
+    scan_frames,
+)
 from spatial_xr.io.dicom.headers import FrameHeader
 from spatial_xr.io.dicom.layout import Irregular, Layout, arrange
 from spatial_xr.io.dicom.lazy import DicomSliceArray, ResampledSliceArray
@@ -116,6 +122,7 @@ def _choose_series(
     listing = "\n".join(
         f"  [{i}] {u}  {g[0].modality or '?'}  {g[0].description!r}  "
         f"{len({f.path for f in g})} files"
+        + ("  (segmentation)" if is_segmentation(g[0]) else "")
         for i, (u, g) in enumerate(groups.items())
     )
     if series_uid is not None:
@@ -131,12 +138,35 @@ def _choose_series(
                 f"{listing}"
             )
         return groups[uids[series]]
+    images = [u for u in uids if not is_segmentation(groups[u][0])]
+    if len(images) == 1:  # segmentations beside one image series: the image
+        return groups[images[0]]
     if len(groups) > 1:
+        segs = len(groups) - len(images)
         raise SeriesSelectionError(
-            f"{where!r} holds {len(groups)} image series; choose one with series_uid=... or "
-            f"series=<index>:\n{listing}"
+            f"{where!r} holds {len(images)} image series"
+            + (f" and {segs} segmentations" if segs else "")
+            + f"; choose one with series_uid=... or series=<index>:\n{listing}"
         )
     return groups[uids[0]]
+
+
+def _open_segmentation(frames: list[FrameHeader], scanned: list[FrameHeader],
+                       chunks: Any) -> xr.DataArray:
+    """A chosen SEG series: opened on the grid of the series it references when that
+    series was scanned too, else on its own grid."""
+    from spatial_xr.io.dicomseg.read import open_dicomseg
+
+    files = list(dict.fromkeys(f.path for f in frames))
+    if len(files) != 1:
+        raise SeriesSelectionError(
+            f"the segmentation series {frames[0].series_uid} has {len(files)} SEG files; "
+            "open one of them with spatial_xr.open_image(path)"
+        )
+    refs = referenced_series(files[0])
+    source = [f for f in scanned if f.series_uid in refs and not is_segmentation(f)]
+    reference = list(dict.fromkeys(f.path for f in source)) or None
+    return open_dicomseg(files[0], reference=reference, chunks=chunks)
 
 
 def _attrs(lay: Layout, apply_rescale: bool, identifying: bool, source: str
@@ -208,7 +238,12 @@ def open_dicom(
         A folder (every file in it), one file (a slice, a multi-frame or mosaic object), or
         a list of files.
     series_uid : str, optional
-        SeriesInstanceUID to open when the files hold several series.
+        SeriesInstanceUID to open when the files hold several series. DICOM SEG objects
+        are left out of the default choice: a folder holding one image series and its
+        segmentations opens the image. Naming a SEG's series opens it as a label image
+        (:func:`~spatial_xr.io.dicomseg.read.open_dicomseg`), on the grid of the series it
+        references when that series is among the files. (A SEG file opened on its own
+        here gives its frames as plain pixels; ``open_image`` opens it as a label image.)
     series : int, optional
         Index of the series to open, in the order :func:`discover_series` lists them.
     select : mapping or callable, optional
@@ -265,8 +300,10 @@ def open_dicom(
         if missing:
             raise PathNotFoundError(f"no such files: {missing[:5]}")
         where = os.path.commonpath(files) if files else "[]"
-    frames = scan_frames(files, identifying=include_identifying)
-    frames = _choose_series(frames, where, series_uid, series)
+    scanned = scan_frames(files, identifying=include_identifying)
+    frames = _choose_series(scanned, where, series_uid, series)
+    if is_segmentation(frames[0]) and len(files) > 1:  # a SEG chosen among other files
+        return _open_segmentation(frames, scanned, chunks)
     chosen = _select(frames, select)
     if not chosen:
         raise SeriesSelectionError(

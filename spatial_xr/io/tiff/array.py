@@ -19,9 +19,10 @@ import numpy as np
 from xarray.backends import CachingFileManager
 
 from spatial_xr.errors import FormatError, PathNotFoundError, SpatialXRError
+from spatial_xr.io.indexing import split_fancy
 from spatial_xr.io.tiff.tiles import read_box
 
-__all__ = ["OpenLevel", "TiffArray", "open_level", "split_fancy"]
+__all__ = ["OpenLevel", "TiffArray", "open_level"]
 
 
 class OpenLevel:
@@ -232,36 +233,3 @@ class TiffArray:
                 page.asarray(out=flat[j], maxworkers=workers)
         keep = [len(r) for r, k in zip(ranges, lead, strict=True) if isinstance(k, slice)]
         return out.reshape(*keep, *page_shape)
-
-
-def split_fancy(
-    key: Any, shape: tuple[int, ...]
-) -> tuple[tuple[Any, ...], list[tuple[int, np.ndarray]]]:
-    """Split an index into slices and integers (read from the file) and integer-array
-    selections applied afterwards in memory, as ``(axis of the read result, indices)``.
-
-    dask passes array indices when a computation selects a list of positions; reading
-    their bounding slice keeps the read partial.
-    """
-    if not isinstance(key, tuple):
-        key = (key,)
-    key = key + (slice(None),) * (len(shape) - len(key))
-    basic: list[Any] = []
-    post: list[tuple[int, np.ndarray]] = []
-    axis = 0
-    for k, n in zip(key, shape, strict=True):
-        if isinstance(k, list | np.ndarray):
-            idx = np.asarray(k)
-            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.intp)
-            idx = np.where(idx < 0, idx + n, idx)
-            lo = int(idx.min()) if idx.size else 0
-            hi = int(idx.max()) + 1 if idx.size else 0
-            basic.append(slice(lo, hi))
-            post.append((axis, idx - lo))
-            axis += 1
-        elif isinstance(k, int | np.integer):
-            basic.append(int(k))
-        else:
-            basic.append(k)
-            axis += 1
-    return tuple(basic), post

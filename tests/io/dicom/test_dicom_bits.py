@@ -1,5 +1,8 @@
 """1-bit (``BitsAllocated`` 1) pixel data, as in DICOM SEG: read directly from packed bits,
-checked against pydicom and SimpleITK; "truncated" only for files that really are."""
+checked against pydicom and SimpleITK; "truncated" only for files that really are.
+
+SEG files open as label images through the ``dicomseg`` format (tests/io/dicomseg); here
+the generic DICOM reader (``format="dicom"``) reads their frames as plain pixels."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ def _pydicom_pixels(path: str | Path) -> np.ndarray:
                                   "liver_expb_1frame.dcm"])
 def test_seg_files_match_pydicom_and_simpleitk(name: str) -> None:
     path = get_testdata_file(name)
-    da = spatial_xr.open_image(path)
+    da = spatial_xr.open_image(path, format="dicom")
     ref = _pydicom_pixels(path)
     assert da.dtype == np.uint8 and da.shape == ref.shape
     np.testing.assert_array_equal(da.values, ref)
@@ -49,7 +52,7 @@ def test_little_endian_seg_is_read_directly_not_through_pydicom(
     path = get_testdata_file("liver.dcm")
     ref = _pydicom_pixels(path)
     monkeypatch.setattr(pydicom.pixels, "pixel_array", refuse)
-    da = spatial_xr.open_image(path)
+    da = spatial_xr.open_image(path, format="dicom")
     np.testing.assert_array_equal(da.values, ref)
 
 
@@ -77,7 +80,7 @@ def test_frames_not_on_byte_boundaries(tmp_path: Path) -> None:
     assert 0.2 < crop.mean() < 0.4 and (37 * 45) % 8 != 0  # the liver's edge: 0s and 1s
     ref = _pydicom_pixels(path)
     np.testing.assert_array_equal(ref, crop)
-    da = spatial_xr.open_image(path)
+    da = spatial_xr.open_image(path, format="dicom")
     np.testing.assert_array_equal(da.values, ref)
     for k in range(3):
         np.testing.assert_array_equal(da.isel(z=k).values, ref[k])
@@ -90,7 +93,7 @@ def test_frames_not_on_byte_boundaries(tmp_path: Path) -> None:
     theirs = (sitk.GetArrayFromImage(im) != 0).ravel()
     np.testing.assert_array_equal(da.values.ravel()[:-3], theirs[:-3])
     # and the geometry moved with the crop: same world points as the whole file
-    whole = spatial_xr.open_image(get_testdata_file("liver.dcm"))
+    whole = spatial_xr.open_image(get_testdata_file("liver.dcm"), format="dicom")
     np.testing.assert_array_equal(
         da.values, whole.isel(y=slice(150, 187), x=slice(120, 165)).values)
     np.testing.assert_allclose(
@@ -101,7 +104,7 @@ def test_frames_not_on_byte_boundaries(tmp_path: Path) -> None:
 def test_seg_truncated_after_open_says_truncated(tmp_path: Path) -> None:
     path = tmp_path / "seg.dcm"
     path.write_bytes(Path(get_testdata_file("liver.dcm")).read_bytes())
-    da = spatial_xr.open_image(path)
+    da = spatial_xr.open_image(path, format="dicom")
     np.testing.assert_array_equal(da.isel(z=0).values, _pydicom_pixels(path)[0])
     os.truncate(path, path.stat().st_size - 5000)  # into the last frame's bits
     np.testing.assert_array_equal(da.isel(z=1).values, _pydicom_pixels(
@@ -118,7 +121,7 @@ def test_short_pixel_element_in_a_whole_file_is_not_called_truncated(tmp_path: P
     ds.DataSetTrailingPadding = b"\0" * 40000
     path = tmp_path / "short.dcm"
     ds.save_as(path, enforce_file_format=True)
-    da = spatial_xr.open_image(path)
+    da = spatial_xr.open_image(path, format="dicom")
     np.testing.assert_array_equal(da.isel(z=1).values, _pydicom_pixels(
         get_testdata_file("liver.dcm"))[1])
     with pytest.raises(FormatError) as info:
