@@ -7,7 +7,7 @@ import importlib
 from benchmarks.harness import Case
 
 MODULES = ("reference", "nifti", "nrrd", "metaimage", "mgh", "dicom", "resample", "pyramid",
-           "patch", "outofcore", "scaling", "imaris_ozx", "niftizarr")
+           "patch", "outofcore", "scaling", "imaris_ozx", "niftizarr", "seg")
 
 
 def all_cases() -> list[Case]:

@@ -176,8 +176,15 @@ def _group_item(ds: Any, frame: int, sequence: str) -> Any:
 def _shared_plane(ds: Any, n_frames: int, path: str) -> tuple[NDArray[np.float64],
                                                              NDArray[np.float64]]:
     """ImageOrientationPatient and PixelSpacing, which must be the same for every frame."""
+    per = ds.get("PerFrameFunctionalGroupsSequence") or []
+    first = per[0] if per else None
+    if first is not None and "PlaneOrientationSequence" not in first and (
+            "PixelMeasuresSequence" not in first):
+        frames = range(1)  # both in the shared group: one value for every frame
+    else:
+        frames = range(n_frames)
     iops, spacings = set(), set()
-    for k in range(n_frames):
+    for k in frames:
         orient = _group_item(ds, k, "PlaneOrientationSequence")
         measures = _group_item(ds, k, "PixelMeasuresSequence")
         if orient is None or measures is None or "PixelSpacing" not in measures:
