@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spatial_xr.errors import FormatError, LabelOverlapError, PathNotFoundError, require
+from spatial_xr.io.dicomseg.header import paused_gc
 from spatial_xr.io.dicomseg.placement import FramePlacement
 from spatial_xr.io.indexing import split_fancy
 
@@ -145,7 +146,7 @@ class SegFrameArray:
             return
         hd = require("highdicom", "seg")
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), paused_gc():
                 warnings.simplefilter("ignore")
                 with hd.io.ImageFileReader(self.path) as reader:
                     packed = self._packed_bits(reader)
