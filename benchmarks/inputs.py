@@ -259,6 +259,49 @@ def _ct_rtstruct(root: Path, prof: Profile) -> Path:
     return out
 
 
+def seg_labels(vol: np.ndarray) -> np.ndarray:
+    """Three tissue classes of the CT by HU (soft tissue, brighter, brightest), uint8."""
+    return np.digitize(vol, [0, 150, 600]).astype(np.uint8)
+
+
+def _ct_seg(root: Path, prof: Profile) -> Path:
+    """A DICOM SEG (BINARY, 1-bit, highdicom) of three classes of the CT series, on every
+    slice of the ``ct_dicom`` series, next to it."""
+    import warnings
+
+    import highdicom as hd
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    series = root / "ct_dicom"
+    if not (root / ".ct_dicom.done").exists() or not series.exists():
+        _ct_dicom(root, prof)
+        (root / ".ct_dicom.done").write_text("ok\n")
+    dss = [pydicom.dcmread(f, stop_before_pixels=True) for f in sorted(series.iterdir())]
+    dss.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+    for d in dss:  # type 2 attributes the series leaves out; highdicom copies them
+        for kw in ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                   "AccessionNumber", "ReferringPhysicianName", "StudyID"):
+            if kw not in d:
+                setattr(d, kw, "")
+    labels = seg_labels(ct_volume(prof.ct_shape))
+    tissue = hd.sr.CodedConcept("85756007", "SCT", "Tissue")
+    descs = [hd.seg.SegmentDescription(
+        segment_number=i, segment_label=name, segmented_property_category=tissue,
+        segmented_property_type=tissue, algorithm_type="MANUAL")
+        for i, name in enumerate(("soft", "dense", "bone"), start=1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        seg = hd.seg.Segmentation(
+            source_images=dss, pixel_array=labels, segmentation_type="BINARY",
+            segment_descriptions=descs, series_instance_uid=generate_uid(), series_number=2,
+            sop_instance_uid=generate_uid(), instance_number=1, manufacturer="bench",
+            manufacturer_model_name="bench", software_versions="1", device_serial_number="1")
+    path = root / "ct_seg.dcm"
+    seg.save_as(path)
+    return path
+
+
 def _write_metaimage_sitk(path: Path, prof: Profile, compress: bool) -> Path:
     """The CT written by SimpleITK itself (``WriteImage``, its default zlib level)."""
     import SimpleITK as sitk
@@ -388,13 +431,15 @@ BUILDERS: dict[str, Callable[[Path, Profile], Path]] = {
     "ct_mhd": _ct_mhd,
     "tiff_pyramid": _tiff_pyramid,
     "ct_rtstruct": _ct_rtstruct,
+    "ct_seg": _ct_seg,
 }
 _NAMES = {"ct_nii": "ct.nii", "ct_nii_gz": "ct.nii.gz", "ct_nrrd": "ct.nrrd",
           "ct_nrrd_gz": "ct_gz.nrrd", "ct_dicom": "ct_dicom",
           "ct_mgh": "ct.mgh", "ct_mgz": "ct.mgz", "ct_vtk": "ct.vtk",
           "big_zarr": "big.zarr", "big_omezarr": "big.ome.zarr", "batch": "batch",
           "ct_mha": "ct.mha", "ct_mha_zlib": "ct_zlib.mha", "ct_mhd": "ct.mhd",
-          "tiff_pyramid": "pyramid.ome.tif", "ct_rtstruct": "ct_rtstruct.dcm"}
+          "tiff_pyramid": "pyramid.ome.tif", "ct_rtstruct": "ct_rtstruct.dcm",
+          "ct_seg": "ct_seg.dcm"}
 
 
 def build(name: str, cache: Path, prof: Profile, log: Callable[[str], Any] = print) -> Path:

@@ -7,7 +7,8 @@ import importlib
 from benchmarks.harness import Case
 
 MODULES = ("reference", "nifti", "nrrd", "metaimage", "mgh", "dicom", "resample", "pyramid",
-           "patch", "outofcore", "scaling", "imaris_ozx", "niftizarr", "tiff", "rtstruct")
+           "patch", "outofcore", "scaling", "imaris_ozx", "niftizarr", "tiff", "rtstruct",
+           "seg")
 
 
 def all_cases() -> list[Case]:

@@ -10,8 +10,11 @@ own volume grid from highdicom's ``get_volume_geometry``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +27,11 @@ from spatial_xr.geometry.slices import slice_direction
 from spatial_xr.labels.segments import Segment
 
 __all__ = [
+    "LABELMAP_SOP_CLASS_UID",
     "SEG_SOP_CLASSES",
     "SEG_SOP_CLASS_UID",
     "SegHeader",
+    "paused_gc",
     "read_seg_header",
     "segment_from_description",
 ]
@@ -176,8 +181,15 @@ def _group_item(ds: Any, frame: int, sequence: str) -> Any:
 def _shared_plane(ds: Any, n_frames: int, path: str) -> tuple[NDArray[np.float64],
                                                              NDArray[np.float64]]:
     """ImageOrientationPatient and PixelSpacing, which must be the same for every frame."""
+    per = ds.get("PerFrameFunctionalGroupsSequence") or []
+    first = per[0] if per else None
+    if first is not None and "PlaneOrientationSequence" not in first and (
+            "PixelMeasuresSequence" not in first):
+        frames = range(1)  # both in the shared group: one value for every frame
+    else:
+        frames = range(n_frames)
     iops, spacings = set(), set()
-    for k in range(n_frames):
+    for k in frames:
         orient = _group_item(ds, k, "PlaneOrientationSequence")
         measures = _group_item(ds, k, "PixelMeasuresSequence")
         if orient is None or measures is None or "PixelSpacing" not in measures:
@@ -279,6 +291,25 @@ def _check_file_meta(path: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a header is parsed.
+
+    Parsing a SEG header allocates tens of thousands of small objects (one dataset per
+    frame and functional group) that hold no reference cycles; each allocation burst would
+    trigger full collections whose cost grows with every object alive in the process (a
+    session with xarray, dask and pandas loaded holds hundreds of thousands), which made
+    opening a 600-frame SEG up to 1.5× slower. Collection resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_seg_header(path: str | os.PathLike[str]) -> SegHeader:
     """Read the header of a SEG file (no pixel data).
 
@@ -305,7 +336,7 @@ def read_seg_header(path: str | os.PathLike[str]) -> SegHeader:
     path = os.fspath(path)
     _check_file_meta(path)
     try:
-        with open(path, "rb") as fp, warnings.catch_warnings():
+        with open(path, "rb") as fp, warnings.catch_warnings(), paused_gc():
             warnings.simplefilter("ignore")
             seg = hd.seg.segread(fp, lazy_frame_retrieval=True)
             return _header(seg, path)

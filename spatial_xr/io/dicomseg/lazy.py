@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spatial_xr.errors import FormatError, LabelOverlapError, PathNotFoundError, require
+from spatial_xr.io.dicomseg.header import paused_gc
 from spatial_xr.io.dicomseg.placement import FramePlacement
 from spatial_xr.io.indexing import split_fancy
 
@@ -89,6 +90,18 @@ class SegFrameArray:
             return (raw.astype(np.int64) * 2 >= self.max_fraction).astype(np.uint8)
         return raw
 
+    @staticmethod
+    def _packed_bits(reader: Any) -> tuple[int, int] | None:
+        """(rows, cols) when frames are native 1-bit data starting on whole bytes (rows ×
+        cols a multiple of 8): their bits are unpacked here straight from
+        ``read_frame_raw``; other frames go through highdicom's ``read_frame``."""
+        meta = reader.metadata
+        rows, cols = int(meta.Rows), int(meta.Columns)
+        if (int(meta.BitsAllocated) != 1 or reader.transfer_syntax_uid.is_encapsulated
+                or (rows * cols) % 8 or int(meta.get("SamplesPerPixel", 1)) != 1):
+            return None
+        return rows, cols
+
     def __getitem__(self, key: Any) -> NDArray[Any]:
         basic, post = split_fancy(key, self.shape)
         los: list[int] = []
@@ -136,12 +149,19 @@ class SegFrameArray:
             return
         hd = require("highdicom", "seg")
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), paused_gc():
                 warnings.simplefilter("ignore")
                 with hd.io.ImageFileReader(self.path) as reader:
+                    packed = self._packed_bits(reader)
                     for j in chosen[np.argsort(self.frames[chosen], kind="stable")]:
-                        raw = reader.read_frame(int(self.frames[j]), correct_color=False)
-                        self._place(box, los, his, int(self.frames[j]), int(self.values[j]),
+                        index = int(self.frames[j])
+                        if packed is not None:  # whole bytes of native 1-bit frames
+                            raw = np.unpackbits(np.frombuffer(
+                                reader.read_frame_raw(index), np.uint8),
+                                bitorder="little")[:packed[0] * packed[1]].reshape(packed)
+                        else:
+                            raw = reader.read_frame(index, correct_color=False)
+                        self._place(box, los, his, index, int(self.values[j]),
                                     self._frame_values(np.asarray(raw)))
         except FileNotFoundError as exc:
             raise PathNotFoundError(
@@ -208,20 +228,19 @@ class SegFrameArray:
                      sub: NDArray[Any]) -> None:
         if self.lut is not None:
             labels = self.lut[np.asarray(sub, np.int64)]
-            mask = labels != 0
-            view[mask] = labels[mask]
+            np.copyto(view, labels.astype(view.dtype, copy=False), where=labels != 0)
             return
-        mask = sub != 0
-        if not mask.any():
-            return
-        existing = view[mask]
-        clash = (existing != 0) & (existing != value)
-        if clash.any():
-            other = int(existing[clash][0])
-            raise LabelOverlapError(
-                f"segments {other} ({self.names.get(other, '?')!r}) and {value} "
-                f"({self.names.get(value, '?')!r}) of {self.path!r} overlap at "
-                f"{int(clash.sum())} voxels of frame {frame + 1}; one label image cannot "
-                "hold both: open it with layout='stack' (one c index per segment)"
-            )
-        view[mask] = value
+        mask = sub.view(np.bool_) if sub.dtype == np.uint8 else sub != 0  # 0/1 frames
+        both = np.logical_and(view, mask)
+        if both.any():
+            existing = view[both]
+            clash = existing != value
+            if clash.any():
+                other = int(existing[clash][0])
+                raise LabelOverlapError(
+                    f"segments {other} ({self.names.get(other, '?')!r}) and {value} "
+                    f"({self.names.get(value, '?')!r}) of {self.path!r} overlap at "
+                    f"{int(clash.sum())} voxels of frame {frame + 1}; one label image "
+                    "cannot hold both: open it with layout='stack' (one c index per segment)"
+                )
+        np.copyto(view, view.dtype.type(value), where=mask)

@@ -40,6 +40,11 @@ _TOL = 0.01
 """Largest distance (voxels) of a source slice from a slice of its series' grid."""
 
 
+_TYPE2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
+          "StudyTime", "AccessionNumber", "ReferringPhysicianName", "StudyID")
+"""Patient and study attributes a SEG copies from its source (type 2: may be empty)."""
+
+
 def source_datasets(
     source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     series_uid: str | None = None,
@@ -97,6 +102,9 @@ def source_datasets(
                 f"{path!r} is a multi-frame image; writing SEGs is supported for series of "
                 "single-frame slices"
             )
+        for kw in _TYPE2:  # empty when absent: the SEG copies them from its source
+            if kw not in ds:
+                setattr(ds, kw, "")
         k = grid.world_to_index([float(v) for v in ds.ImagePositionPatient])[2]
         z = int(np.rint(k))
         if abs(k - z) > _TOL or not 0 <= z < len(datasets) or datasets[z] is not None:

@@ -218,13 +218,13 @@ def test_open_reads_no_frames_and_a_chunk_reads_only_its_own(tmp_path, ct5n, lab
                                                             monkeypatch):
     path = make_seg(tmp_path / "seg.dcm", ct5n, labels, ["a", "b", "c"])
     read: list[int] = []
-    original = hd.io.ImageFileReader.read_frame
+    original = hd.io.ImageFileReader.read_frame_raw
 
-    def counting(self, index, correct_color=True):
+    def counting(self, index):
         read.append(index)
-        return original(self, index, correct_color)
+        return original(self, index)
 
-    monkeypatch.setattr(hd.io.ImageFileReader, "read_frame", counting)
+    monkeypatch.setattr(hd.io.ImageFileReader, "read_frame_raw", counting)
     da = open_dicomseg(path, reference=CT5N, chunks={"z": 1})
     assert read == [] and da.chunks[0] == (1,) * 5
     np.testing.assert_array_equal(da.isel(z=3).values, labels[3])
@@ -237,3 +237,28 @@ def test_open_reads_no_frames_and_a_chunk_reads_only_its_own(tmp_path, ct5n, lab
     back = pickle.loads(pickle.dumps(da))
     np.testing.assert_array_equal(back.values, labels)
     np.testing.assert_array_equal(da[1:4:2, ::-3, 5].values, labels[1:4:2, ::-3, 5])
+
+
+def test_1_bit_frames_not_starting_on_a_byte(tmp_path):
+    """liver.dcm cropped to 37 × 45 (1665 bits: frames 2 and 3 start inside a byte), packed
+    by pydicom: decoded through highdicom's frame reader, equal to pydicom's pixels."""
+    from pydicom.pixels import pack_bits
+
+    ds = pydicom.dcmread(get_testdata_file("liver.dcm"))
+    crop = np.ascontiguousarray(ds.pixel_array[:, 150:187, 120:165])
+    dy, dx = (float(v) for v in
+              ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing)
+    for item in ds.PerFrameFunctionalGroupsSequence:
+        pos = item.PlanePositionSequence[0]
+        x, y, z = (float(v) for v in pos.ImagePositionPatient)
+        pos.ImagePositionPatient = [x + 120 * dx, y + 150 * dy, z]
+    ds.Rows, ds.Columns = crop.shape[1:]
+    ds.PixelData = pack_bits(crop)
+    path = tmp_path / "odd.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    da = sx.open_image(path)
+    whole = sx.open_image(get_testdata_file("liver.dcm"))
+    np.testing.assert_array_equal(da.values, whole.values[:, 150:187, 120:165])
+    assert 0.2 < da.values.mean() < 0.4
+    vol = hd_volume(path, combine_segments=True)
+    assert_equals_volume(da, vol.array, vol.affine)
