@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from extras_check import extra_requirements, missing_modules
 
 import spatial_xr  # noqa: F401  (registers the accessor)
+from tests.extras_check import extra_requirements, missing_modules
 
 _importorskip = pytest.importorskip
 

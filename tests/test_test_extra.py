@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from extras_check import extra_requirements, missing_modules
+from tests.extras_check import extra_requirements, missing_modules
 
 TESTS = Path(__file__).resolve().parent
 
@@ -34,7 +34,7 @@ def _run_guarded(tmp_path: Path, ci: bool) -> subprocess.CompletedProcess[str]:
         "    assert absent\n")
     (tmp_path / "test_plain.py").write_text("def test_runs():\n    assert True\n")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["PYTHONPATH"] = str(TESTS)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(TESTS.parent)])
     if ci:
         env["CI"] = "true"
     return subprocess.run(

@@ -39,10 +39,10 @@ def open_niftizarr(path: StoreTarget, **options: Any) -> xr.DataArray:
     FormatError
         The store has no ``nifti`` header array, or a corrupt one.
     """
-    return open_omezarr(path, nifti=True, **options)
+    return open_omezarr(path, **{"nifti": True, **options})
 
 
 def open_niftizarr_multiscale(path: StoreTarget, **options: Any) -> xr.DataTree:
     """Open every level of a NIfTI-Zarr store lazily as a DataTree (see
     :func:`open_niftizarr` and :func:`~spatial_xr.io.omezarr.read.open_multiscale`)."""
-    return open_multiscale(path, nifti=True, **options)
+    return open_multiscale(path, **{"nifti": True, **options})

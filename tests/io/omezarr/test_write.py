@@ -280,7 +280,7 @@ def test_transposed_array_is_written_in_ome_order(tmp_path):
 def test_label_pyramid_keeps_labels(tmp_path):
     rng = np.random.default_rng(3)
     labels = sx.from_array(rng.integers(0, 4, (16, 16, 16)).astype("uint8") * 10,
-                           attrs={"label": True})
+                           attrs={"kind": "label"})
     path = tmp_path / "labels.ome.zarr"
     labels.spatial.to_ome_zarr(path, chunks=4)
     tree = sx.open_multiscale(path)
