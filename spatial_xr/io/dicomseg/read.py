@@ -262,8 +262,10 @@ def open_dicomseg(
 
     Examples
     --------
-    >>> import spatial_xr                                        # doctest: +SKIP
-    >>> seg = spatial_xr.open_image("seg.dcm", reference="ct/")  # doctest: +SKIP
+    A SEG placed on the grid of the series it segments (``docs/dicom-seg.md`` runs this on
+    real files)::
+
+        seg = spatial_xr.open_image("seg.dcm", reference="ct/")
     """
     header = read_seg_header(path)
     numbers = _selected_numbers(header, segments)
