@@ -7,8 +7,9 @@ They are imported on first use, so that recognising a SEG file does not import h
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.dicomseg.header import SegHeader, read_seg_header
@@ -18,20 +19,11 @@ if TYPE_CHECKING:
 __all__ = ["SegHeader", "open_dicomseg", "read_seg_header", "write_dicomseg"]
 
 _WHERE = {
-    "SegHeader": "header",
-    "open_dicomseg": "read",
-    "read_seg_header": "header",
-    "write_dicomseg": "write",
+    "SegHeader": ".header",
+    "open_dicomseg": ".read",
+    "read_seg_header": ".header",
+    "write_dicomseg": ".write",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

@@ -11,8 +11,9 @@ Imported on first use, so that recognising a path as Imaris imports neither h5py
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.imaris.layout import ImarisLayout, read_layout
@@ -24,23 +25,14 @@ __all__ = ["ImarisArray", "ImarisLayout", "is_imaris_path", "open_imaris",
            "open_imaris_multiscale", "read_layout", "write_imaris"]
 
 _WHERE = {
-    "ImarisArray": "lazy",
-    "ImarisLayout": "layout",
-    "is_imaris_path": "read",
-    "open_imaris": "read",
-    "open_imaris_multiscale": "read",
-    "read_layout": "layout",
-    "write_imaris": "write",
+    "ImarisArray": ".lazy",
+    "ImarisLayout": ".layout",
+    "is_imaris_path": ".read",
+    "open_imaris": ".read",
+    "open_imaris_multiscale": ".read",
+    "read_layout": ".layout",
+    "write_imaris": ".write",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

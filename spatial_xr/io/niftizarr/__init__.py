@@ -13,8 +13,9 @@ own affine.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.niftizarr.read import open_niftizarr, open_niftizarr_multiscale
@@ -23,19 +24,10 @@ if TYPE_CHECKING:
 __all__ = ["open_niftizarr", "open_niftizarr_multiscale", "write_niftizarr"]
 
 _WHERE = {
-    "open_niftizarr": "read",
-    "open_niftizarr_multiscale": "read",
-    "write_niftizarr": "write",
+    "open_niftizarr": ".read",
+    "open_niftizarr_multiscale": ".read",
+    "write_niftizarr": ".write",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

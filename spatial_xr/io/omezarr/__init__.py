@@ -12,8 +12,9 @@ import zarr.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.omezarr.detect import is_omezarr_path
@@ -23,20 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["is_omezarr_path", "open_multiscale", "open_omezarr", "to_ome_zarr"]
 
 _WHERE = {
-    "is_omezarr_path": "detect",
-    "open_multiscale": "read",
-    "open_omezarr": "read",
-    "to_ome_zarr": "write",
+    "is_omezarr_path": ".detect",
+    "open_multiscale": ".read",
+    "open_omezarr": ".read",
+    "to_ome_zarr": ".write",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.ozx.read import open_ozx, open_ozx_multiscale
@@ -21,20 +22,11 @@ if TYPE_CHECKING:
 __all__ = ["OzxStore", "open_ozx", "open_ozx_multiscale", "to_ozx"]
 
 _WHERE = {
-    "OzxStore": "store",
-    "open_ozx": "read",
-    "open_ozx_multiscale": "read",
-    "to_ozx": "write",
+    "OzxStore": ".store",
+    "open_ozx": ".read",
+    "open_ozx_multiscale": ".read",
+    "to_ozx": ".write",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

@@ -18,8 +18,9 @@ tifffile.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from spatial_xr._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from spatial_xr.io.tiff.read import open_tiff, open_tiff_multiscale
@@ -30,21 +31,12 @@ __all__ = ["open_tiff", "open_tiff_multiscale", "open_tiff_stack", "to_ome_tiff"
            "to_tiff_stack"]
 
 _WHERE = {
-    "open_tiff": "read",
-    "open_tiff_multiscale": "read",
-    "open_tiff_stack": "stack",
-    "to_ome_tiff": "write",
-    "to_tiff_stack": "write",
+    "open_tiff": ".read",
+    "open_tiff_multiscale": ".read",
+    "open_tiff_stack": ".stack",
+    "to_ome_tiff": ".write",
+    "to_tiff_stack": ".write",
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)
