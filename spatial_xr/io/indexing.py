@@ -12,13 +12,19 @@ selections relative to the range read).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spatial_xr.errors import ParameterError
+from spatial_xr.errors import DimensionError, ParameterError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["finish_selection", "selection_ranges", "split_fancy"]
+
+Selector = int | slice | Sequence[int] | None
+"""Entries of a ``c`` or ``t`` axis to keep: an index, a slice, a list of indices or None."""
 
 
 def selection_ranges(key: Any, shape: Sequence[int]) -> tuple[list[range], tuple[Any, ...]]:
@@ -146,3 +152,25 @@ def split_fancy(
             basic.append(k)
             axis += 1
     return tuple(basic), post
+
+
+def select_entries(da: xr.DataArray, dim: str, sel: Selector, what: str) -> xr.DataArray:
+    """``da`` with only the entries ``sel`` of its ``dim`` axis (``channel=``/``timepoint=``
+    of the readers); ``None`` keeps them all.
+
+    Raises
+    ------
+    DimensionError
+        ``da`` has no ``dim`` axis, or an index is out of range; ``what`` names the argument.
+    """
+    if sel is None:
+        return da
+    if dim not in da.dims:
+        raise DimensionError(
+            f"{what}={sel!r} was given but the image has no {dim!r} axis (dims {da.dims})"
+        )
+    size = da.sizes[dim]
+    idx = [sel] if isinstance(sel, int | np.integer) else sel
+    if not isinstance(idx, slice) and any(not -size <= int(i) < size for i in idx):
+        raise DimensionError(f"{what}={sel!r} is out of range for {size} {dim!r} entries")
+    return da.isel({dim: sel})

@@ -30,6 +30,7 @@ from spatial_xr.errors import (
     RemoteAccessError,
 )
 from spatial_xr.io.chunking import chunks_by_name
+from spatial_xr.io.indexing import Selector, select_entries
 from spatial_xr.io.nifti.read import AffineChoice
 from spatial_xr.io.niftizarr.header import NiftiZarrHeader, apply_header_scaling
 from spatial_xr.io.niftizarr.store import read_header_bytes
@@ -47,7 +48,6 @@ from spatial_xr.io.validate import CheckedReads
 
 __all__ = ["is_omezarr_path", "open_multiscale", "open_omezarr", "select_level"]
 
-Selector = int | slice | Sequence[int] | None
 
 
 def _open_group(target: StoreTarget, storage_options: dict[str, Any] | None) -> zarr.Group:
@@ -181,20 +181,6 @@ def _nifti_header(
     return header
 
 
-def _select(da: xr.DataArray, dim: str, sel: Selector, what: str) -> xr.DataArray:
-    if sel is None:
-        return da
-    if dim not in da.dims:
-        raise DimensionError(
-            f"{what}={sel!r} was given but the image has no {dim!r} axis (dims {da.dims})"
-        )
-    size = da.sizes[dim]
-    idx = [sel] if isinstance(sel, int | np.integer) else sel
-    if not isinstance(idx, slice) and any(not -size <= int(i) < size for i in idx):
-        raise DimensionError(f"{what}={sel!r} is out of range for {size} {dim!r} entries")
-    return da.isel({dim: sel})
-
-
 def _spacing_mm(meta: MultiscaleMeta, index: int) -> dict[str, float]:
     out = {}
     for d in meta.spatial_dims:
@@ -326,8 +312,8 @@ def open_omezarr(
     header = _nifti_header(group, meta, path, nifti, affine)
     da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units),
                           nifti=header, scaling=apply_scaling)
-    da = _select(da, "c", channel, "channel")
-    return _select(da, "t", timepoint, "timepoint")
+    da = select_entries(da, "c", channel, "channel")
+    return select_entries(da, "t", timepoint, "timepoint")
 
 
 def open_multiscale(
@@ -361,7 +347,8 @@ def open_multiscale(
     for k in range(len(meta.levels)):
         da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units),
                               nifti=header, scaling=apply_scaling)
-        da = _select(_select(da, "c", channel, "channel"), "t", timepoint, "timepoint")
+        da = select_entries(da, "c", channel, "channel")
+        da = select_entries(da, "t", timepoint, "timepoint")
         nodes[f"scale{k}"] = da.to_dataset(name="image")
     return xr.DataTree.from_dict(nodes)
 

@@ -35,6 +35,7 @@ from spatial_xr.errors import DimensionError, FormatError, ParameterError, requi
 from spatial_xr.geometry import Grid
 from spatial_xr.io._dask import fresh_read_array
 from spatial_xr.io.chunking import WHOLE_VOLUME_BYTES, chunks_by_name
+from spatial_xr.io.indexing import Selector, select_entries
 from spatial_xr.io.omezarr.read import select_level
 from spatial_xr.io.tiff.array import TiffArray
 from spatial_xr.io.tiff.detect import is_stack_source
@@ -56,7 +57,6 @@ __all__ = [
 ]
 
 
-Selector = int | slice | Sequence[int] | None
 _CANONICAL = ("t", "c", "z", "y", "x")
 
 
@@ -387,20 +387,6 @@ def _resolve_chunks(chunks: Any, info: SeriesInfo, k: int) -> Any:
     return chunks
 
 
-def _select(da: xr.DataArray, dim: str, sel: Selector, what: str) -> xr.DataArray:
-    if sel is None:
-        return da
-    if dim not in da.dims:
-        raise DimensionError(
-            f"{what}={sel!r} was given but the image has no {dim!r} axis (dims {da.dims})"
-        )
-    size = da.sizes[dim]
-    idx = [sel] if isinstance(sel, int | np.integer) else sel
-    if not isinstance(idx, slice) and any(not -size <= int(i) < size for i in idx):
-        raise DimensionError(f"{what}={sel!r} is out of range for {size} {dim!r} entries")
-    return da.isel({dim: sel})
-
-
 def level_dataarray(info: SeriesInfo, k: int, chunks: Any = None) -> xr.DataArray:
     """Level ``k`` of a described series as a lazy DataArray with geometry."""
     level = info.levels[k]
@@ -515,8 +501,8 @@ def open_tiff(
     info = describe_series(os.fspath(path), series, ome=ome)
     k = _level_index(info, level, spacing)
     da = level_dataarray(info, k, chunks)
-    da = _select(da, "c", channel, "channel")
-    return _select(da, "t", timepoint, "timepoint")
+    da = select_entries(da, "c", channel, "channel")
+    return select_entries(da, "t", timepoint, "timepoint")
 
 
 def open_tiff_multiscale(
@@ -542,6 +528,7 @@ def open_tiff_multiscale(
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs=root)}
     for k in range(len(info.levels)):
         da = level_dataarray(info, k, chunks)
-        da = _select(_select(da, "c", channel, "channel"), "t", timepoint, "timepoint")
+        da = select_entries(da, "c", channel, "channel")
+        da = select_entries(da, "t", timepoint, "timepoint")
         nodes[f"scale{k}"] = da.to_dataset(name="image")
     return xr.DataTree.from_dict(nodes)
