@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= demo-output
 
 .PHONY: demo test install install-test install-latest lint docs pytest notebooks bench \
-	bench-quick bench-core fuzz clean wheel lock test-latest test-slow typecheck
+	bench-quick bench-core fuzz clean wheel lock test-latest test-slow typecheck system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,14 +67,18 @@ docs:
 typecheck:
 	$(BIN)/mypy
 
-test: install-test
+# Debian packages some tests use (servers, a virtual screen): .ci/system-packages.txt
+system-deps:
+	bash .ci/install-system-packages
+
+test: system-deps install-test
 	$(MAKE) lint
 	$(MAKE) typecheck
 	$(MAKE) pytest
 	$(MAKE) docs
 
 # every slow test (fuzzing, large inputs, the out-of-core memory test), one process
-test-slow: install-test
+test-slow: system-deps install-test
 	$(BIN)/python -m pytest -m slow -p no:xdist --require-test-extra
 
 # the same suite against the newest releases (no lock), in .venv-latest
