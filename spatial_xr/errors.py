@@ -21,16 +21,20 @@ __all__ = [
     "IrregularGridError",
     "LabelOverlapError",
     "MixedGeometryError",
+    "NonLinearTransformError",
     "OverwriteError",
     "ParameterError",
     "PathNotFoundError",
     "RemoteAccessError",
     "SeriesSelectionError",
+    "SingularTransformError",
     "SliceSpacingError",
     "SpatialXRError",
     "SpatialXRWarning",
     "StackError",
+    "TransformMetadataError",
     "UnitError",
+    "UnknownCoordinateSystemError",
     "UnsupportedFormatError",
     "UnsupportedOptionError",
 ]
@@ -153,3 +157,23 @@ class FrameOfReferenceError(GeometryError):
 class LabelOverlapError(SpatialXRError, ValueError):
     """Segments overlap where one label image (one segment per voxel) was asked for; the
     message names the segments and says how to keep them apart (a ``c`` dim)."""
+
+
+class UnknownCoordinateSystemError(ParameterError):
+    """A named coordinate system (OME-Zarr 0.6, RFC-5) is not in the store; the message
+    lists the ones it has."""
+
+
+class TransformMetadataError(FormatError):
+    """A coordinate transformation in a file's metadata is malformed: an unknown type,
+    missing parameters, or parameters whose shape disagrees with the axes it maps."""
+
+
+class NonLinearTransformError(GeometryError):
+    """A non-linear transformation (a displacement or coordinate field) was asked to serve
+    as an image's geometry, which only a linear (affine) mapping can be."""
+
+
+class SingularTransformError(GeometryError):
+    """A transformation that must be inverted, or that must give an image's spacing, is
+    singular (a zero scale, a rank-deficient matrix)."""

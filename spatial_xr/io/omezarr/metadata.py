@@ -20,14 +20,20 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from spatial_xr.errors import FormatError, GeometryError, SpatialXRWarning, UnitError
+from spatial_xr.errors import (
+    FormatError,
+    GeometryError,
+    SpatialXRWarning,
+    UnitError,
+    UnknownCoordinateSystemError,
+)
 from spatial_xr.geometry import Grid
 
 __all__ = [
@@ -82,7 +88,7 @@ _UNIT_ALIASES = {"mm": "millimeter", "um": "micrometer", "µm": "micrometer", "n
                  "m": "meter", "cm": "centimeter", "micron": "micrometer"}
 
 # RFC-4 labels of the LPS world: (positive, negative) per world axis x, y, z.
-_LPS_LABELS = (
+LPS_LABELS = (
     ("right-to-left", "left-to-right"),
     ("anterior-to-posterior", "posterior-to-anterior"),
     ("inferior-to-superior", "superior-to-inferior"),
@@ -120,6 +126,9 @@ class MultiscaleMeta:
     geometry_source: str = "identity"
     extra: dict[str, Any] = field(default_factory=dict)
     translation_frame: str = "world"
+    coordinate_system: str | None = None
+    coordinate_systems: tuple[str, ...] = ()
+    intrinsic_system: str | None = None
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -175,7 +184,7 @@ def orientations_from_direction(direction_zyx: NDArray[np.float64]) -> dict[str,
     out: dict[str, str] = {}
     for col, name in enumerate(names):
         world = int(np.argmax(np.abs(d[:, col])))
-        out[name] = _LPS_LABELS[world][0 if d[world, col] > 0 else 1]
+        out[name] = LPS_LABELS[world][0 if d[world, col] > 0 else 1]
     return out
 
 
@@ -195,7 +204,7 @@ def direction_from_orientations(
     for col, name in enumerate(names):
         label = labels[name]
         found = [
-            (w, s) for w, pair in enumerate(_LPS_LABELS[:n]) for s, lab in zip((1.0, -1.0), pair,
+            (w, s) for w, pair in enumerate(LPS_LABELS[:n]) for s, lab in zip((1.0, -1.0), pair,
                                                                                strict=True)
             if lab == label
         ]
@@ -209,7 +218,7 @@ def direction_from_orientations(
 
 
 # ---------------------------------------------------------------------- parsing
-def _axis(raw: Any, version: str) -> AxisMeta:
+def parse_axis(raw: Any, version: str) -> AxisMeta:
     if isinstance(raw, str):  # 0.3 style
         name = raw
         kind = {"t": "time", "c": "channel"}.get(name, "space" if name in SPATIAL else None)
@@ -234,7 +243,7 @@ def _axis(raw: Any, version: str) -> AxisMeta:
     )
 
 
-def _rename_axes(axes: list[AxisMeta]) -> list[AxisMeta]:
+def rename_axes(axes: list[AxisMeta]) -> list[AxisMeta]:
     """Map time/channel axes with other names onto ``t``/``c``; check space names."""
     out = []
     for a in axes:
@@ -326,7 +335,7 @@ def _find_multiscales(attrs: Mapping[str, Any]) -> tuple[str, list[Any]]:
     )
 
 
-def _geometry_attr(
+def geometry_attr(
     attrs: Mapping[str, Any], spatial: tuple[str, ...]
 ) -> NDArray[np.float64] | None:
     raw = attrs.get(GEOMETRY_KEY)
@@ -356,8 +365,11 @@ def _geometry_attr(
     return d
 
 
-def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta:
-    """Parse a group's attributes (OME-NGFF 0.1–0.5) into a :class:`MultiscaleMeta`.
+def parse_attrs(
+    attrs: Mapping[str, Any], multiscale: int = 0, *, coordinate_system: str | None = None,
+    load: Callable[[str], NDArray[np.float64]] | None = None,
+) -> MultiscaleMeta:
+    """Parse a group's attributes (OME-NGFF 0.1–0.6) into a :class:`MultiscaleMeta`.
 
     Parameters
     ----------
@@ -365,17 +377,26 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
         The group attributes (``.zattrs`` of Zarr v2, ``attributes`` of ``zarr.json``).
     multiscale : int
         Which entry of ``multiscales`` to use.
+    coordinate_system : str, optional
+        OME-Zarr 0.6: the named coordinate system to read the geometry in (see
+        :mod:`spatial_xr.io.omezarr.systems`); default the one matching the LPS world.
+    load : callable, optional
+        OME-Zarr 0.6: reads transformation parameters stored in arrays.
 
     Raises
     ------
     FormatError
         Missing or malformed metadata.
+    UnknownCoordinateSystemError
+        ``coordinate_system`` is not in the store (or the store is older than 0.6).
     """
+    from spatial_xr.io.omezarr import systems
+
     version, entries = _find_multiscales(attrs)
-    if version not in SUPPORTED_VERSIONS:
+    if version not in SUPPORTED_VERSIONS and not systems.is_v06(version):
         raise FormatError(
             f"OME-NGFF version {version!r} is not supported; spatial_xr reads "
-            f"{', '.join(SUPPORTED_VERSIONS)}"
+            f"{', '.join(SUPPORTED_VERSIONS)} and 0.6"
         )
     if not entries:
         raise FormatError("the 'multiscales' list is empty")
@@ -384,6 +405,14 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
             f"multiscale={multiscale} is out of range; the group has {len(entries)} multiscales"
         )
     ms = entries[multiscale]
+    if systems.is_v06(version):
+        return systems.parse_multiscale_v06(attrs, ms, version,
+                                            coordinate_system=coordinate_system, load=load)
+    if coordinate_system is not None:
+        raise UnknownCoordinateSystemError(
+            f"coordinate_system={coordinate_system!r}: this store is OME-NGFF {version}, which "
+            "has no named coordinate systems (they came with 0.6, RFC-5); drop the argument"
+        )
     raw_axes = ms.get("axes")
     datasets = ms.get("datasets")
     if not datasets:
@@ -394,7 +423,7 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
         raise FormatError(f"'axes' must be a list (one entry per array dim), got {raw_axes!r}")
     if not isinstance(datasets, list):
         raise FormatError(f"'datasets' must be a list of objects, got {str(datasets)[:200]}")
-    axes = _rename_axes([_axis(a, version) for a in raw_axes])
+    axes = rename_axes([parse_axis(a, version) for a in raw_axes])
     n = len(axes)
     gscale, gtrans = _transforms(ms.get("coordinateTransformations"), n, "the multiscale")
     levels = []
@@ -410,7 +439,7 @@ def parse_attrs(attrs: Mapping[str, Any], multiscale: int = 0) -> MultiscaleMeta
             )
         )
     spatial = tuple(a.name for a in axes if a.name in SPATIAL)
-    direction = _geometry_attr(attrs, spatial)
+    direction = geometry_attr(attrs, spatial)
     source = "spatial_xr"
     frame = "world"
     if direction is not None:
@@ -497,7 +526,9 @@ def build_attrs(
 
     Parameters
     ----------
-    version : {"0.4", "0.5"}
+    version : {"0.4", "0.5", "0.6"}
+        0.6 writes RFC-5 coordinate systems (see :mod:`spatial_xr.io.omezarr.systems`):
+        ``intrinsic`` and ``world``, the direction as an ``affine`` between them.
     dims : sequence of str
         Axis names in array order (subset of ``t, c, z, y, x``, canonical order).
     units : mapping
@@ -515,11 +546,13 @@ def build_attrs(
     Returns
     -------
     dict
-        JSON-serialisable attributes: ``{"ome": {...}, "spatial_xr": {...}}`` for 0.5,
-        ``{"multiscales": [...], "spatial_xr": {...}}`` for 0.4.
+        JSON-serialisable attributes: ``{"ome": {...}, "spatial_xr": {...}}`` for 0.5 and
+        0.6, ``{"multiscales": [...], "spatial_xr": {...}}`` for 0.4.
     """
-    if version not in ("0.4", "0.5"):
-        raise FormatError(f"version must be '0.4' or '0.5', got {version!r}")
+    if version not in ("0.4", "0.5", "0.6"):
+        raise FormatError(f"version must be '0.4', '0.5' or '0.6', got {version!r}")
+    if version == "0.6" and translation_frame != "world":
+        raise FormatError("OME-Zarr 0.6 metadata is written with world translations only")
     if translation_frame not in ("world", "image"):
         raise FormatError(
             f"translation_frame must be 'world' or 'image', got {translation_frame!r}"
@@ -560,6 +593,13 @@ def build_attrs(
     }
     if image_frame:
         geometry["translation_frame"] = "image"
+    if version == "0.6":
+        from spatial_xr.io.omezarr.systems import WRITE_VERSION, build_multiscale_v06
+
+        ms, extra = build_multiscale_v06(dims=dims, axes=axes, levels=levels,
+                                         direction_zyx=direction_zyx, name=ms["name"])
+        return {"ome": {"version": WRITE_VERSION, "multiscales": [ms]},
+                GEOMETRY_KEY: {**geometry, **extra}}
     if version == "0.5":
         return {"ome": {"version": "0.5", "multiscales": [ms]}, GEOMETRY_KEY: geometry}
     ms = {"version": "0.4", **ms}

@@ -11,7 +11,7 @@ NIfTI header, which the specification gives precedence over the OME metadata (se
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import dask
@@ -28,6 +28,7 @@ from spatial_xr.errors import (
     ParameterError,
     PathNotFoundError,
     RemoteAccessError,
+    TransformMetadataError,
 )
 from spatial_xr.io.chunking import chunks_by_name
 from spatial_xr.io.indexing import Selector, select_entries
@@ -46,7 +47,10 @@ from spatial_xr.io.omezarr.metadata import (
 from spatial_xr.io.omezarr.store import StoreTarget, describe, open_store
 from spatial_xr.io.validate import CheckedReads
 
-__all__ = ["is_omezarr_path", "open_multiscale", "open_omezarr", "select_level"]
+__all__ = ["coordinate_systems", "is_omezarr_path", "open_multiscale", "open_omezarr",
+           "select_level"]
+
+_MAX_PARAMETER_VALUES = 1 << 16
 
 
 
@@ -73,6 +77,33 @@ def _open_group(target: StoreTarget, storage_options: dict[str, Any] | None) -> 
             f"could not read {describe(target)} ({type(exc).__name__}: {exc}); check the URL, "
             "the network and the credentials in storage_options"
         ) from exc
+
+
+def _parameter_loader(group: zarr.Group) -> Callable[[str], np.ndarray]:
+    """Reads transformation parameters (RFC-5 ``"path"``) from a small array of the group."""
+
+    def load(path: str) -> np.ndarray:
+        try:
+            arr = group[path.strip("/")]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise TransformMetadataError(
+                f"transformation parameters at {path!r} are missing from the store ({exc})"
+            ) from exc
+        if not isinstance(arr, zarr.Array) or arr.size > _MAX_PARAMETER_VALUES:
+            raise TransformMetadataError(
+                f"transformation parameters at {path!r} must be a small array (at most "
+                f"{_MAX_PARAMETER_VALUES} values), got {type(arr).__name__} "
+                f"{getattr(arr, 'shape', '')}"
+            )
+        return np.asarray(arr[...], dtype=np.float64)
+
+    return load
+
+
+def _parse(group: zarr.Group, attrs: Mapping[str, Any], multiscale: int,
+           coordinate_system: str | None) -> MultiscaleMeta:
+    return parse_attrs(attrs, multiscale, coordinate_system=coordinate_system,
+                       load=_parameter_loader(group))
 
 
 def _chunks_for(arr: zarr.Array, dims: tuple[str, ...], chunks: Any) -> Any:
@@ -141,6 +172,9 @@ def _level_dataarray(
         da.coords[d] = xr.Variable((d,), np.zeros(da.sizes[d]), {"units": unit or "millimeter"})
     da = assign_grid(da, grid)
     da.attrs["geometry_source"] = source
+    if meta.coordinate_system is not None and nifti is None:
+        da.attrs["coordinate_system"] = meta.coordinate_system
+        da.attrs["coordinate_systems"] = list(meta.coordinate_systems)
     if nifti is not None:
         da.attrs["source_format"] = "NIfTI-Zarr"
         da = apply_header_scaling(da, *nifti.slope_inter, scaling)
@@ -258,6 +292,7 @@ def open_omezarr(
     nifti: bool | None = None,
     affine: AffineChoice = "best",
     apply_scaling: bool = True,
+    coordinate_system: str | None = None,
 ) -> xr.DataArray:
     """Open one level of an OME-Zarr image (OME-NGFF 0.4/Zarr v2 or 0.5/Zarr v3) lazily.
 
@@ -291,6 +326,13 @@ def open_omezarr(
         Apply the NIfTI header's ``scl_slope``/``scl_inter`` lazily (as
         :func:`~spatial_xr.io.nifti.open_nifti` does); ``False`` keeps the stored values and
         records the scaling in ``attrs``.
+    coordinate_system : str, optional
+        OME-Zarr 0.6 (RFC-5): the named coordinate system whose coordinates are the world
+        (its space axes taken as LPS by their RFC-4 labels, else by name). Default: the
+        one the ``spatial_xr`` attribute names, else one labelled LPS, else the intrinsic
+        system (see :mod:`spatial_xr.io.omezarr.systems`). ``attrs["coordinate_system"]``
+        says which was used, ``attrs["coordinate_systems"]`` lists them all
+        (also :func:`coordinate_systems`).
 
     Returns
     -------
@@ -298,16 +340,22 @@ def open_omezarr(
         dims in stored order (``t, c, z, y, x`` subset), dask-backed, with geometry from the
         NIfTI header (NIfTI-Zarr), else the ``spatial_xr`` attribute, else RFC-4 orientation
         labels, else identity direction (``attrs["geometry_source"]`` says which:
-        ``"nifti"``, ``"spatial_xr"``, ``"orientation"``, ``"identity"``; a NIfTI-Zarr
+        ``"nifti"``, ``"spatial_xr"``, ``"orientation"``, ``"identity"``, or ``"rfc5"``
+        for a 0.6 coordinate system reached by transformations; a NIfTI-Zarr
         store written by spatial_xr says ``"spatial_xr"`` when its exact geometry agrees
         with its float32 header).
 
     Raises
     ------
     PathNotFoundError, FormatError, DimensionError, UnitError
+    UnknownCoordinateSystemError
+        ``coordinate_system`` names no system of the store; the message lists them.
+    TransformMetadataError, NonLinearTransformError, SingularTransformError
+        The transformations to the coordinate system are malformed, pass through a
+        displacement/coordinate field, or are singular.
     """
     group = _open_group(path, storage_options)
-    meta = parse_attrs(group.attrs.asdict(), multiscale)
+    meta = _parse(group, group.attrs.asdict(), multiscale, coordinate_system)
     k = _resolve_level(meta, level, spacing)
     header = _nifti_header(group, meta, path, nifti, affine)
     da = _level_dataarray(group, meta, k, chunks=chunks, units=canonical_unit(units),
@@ -328,6 +376,7 @@ def open_multiscale(
     nifti: bool | None = None,
     affine: AffineChoice = "best",
     apply_scaling: bool = True,
+    coordinate_system: str | None = None,
 ) -> xr.DataTree:
     """Open every level of an OME-Zarr image lazily as an ``xarray.DataTree``.
 
@@ -341,7 +390,7 @@ def open_multiscale(
     """
     group = _open_group(path, storage_options)
     attrs = group.attrs.asdict()
-    meta = parse_attrs(attrs, multiscale)
+    meta = _parse(group, attrs, multiscale, coordinate_system)
     header = _nifti_header(group, meta, path, nifti, affine)
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs={k: v for k, v in attrs.items()})}
     for k in range(len(meta.levels)):
@@ -352,3 +401,42 @@ def open_multiscale(
         nodes[f"scale{k}"] = da.to_dataset(name="image")
     return xr.DataTree.from_dict(nodes)
 
+
+
+def coordinate_systems(
+    path: StoreTarget, *, multiscale: int = 0,
+    storage_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The named coordinate systems of an OME-Zarr 0.6 image, and which one opens by default.
+
+    Parameters
+    ----------
+    path : str, path-like, fsspec mapper or zarr store
+        The image (group with ``multiscales``).
+    multiscale : int
+        Which entry of ``multiscales``.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    dict
+        ``{"names": [...], "intrinsic": name, "default": name, "transformations": [...]}``:
+        every system in listed order, the intrinsic one (the datasets' output), the one
+        :func:`open_omezarr` opens without ``coordinate_system=``, and the multiscale-level
+        transformations (type, name, input, output) that connect them. A 0.4/0.5 store has
+        no named systems: ``names`` is empty.
+    """
+    group = _open_group(path, storage_options)
+    attrs = group.attrs.asdict()
+    meta = _parse(group, attrs, multiscale, None)
+    ome = attrs.get("ome") if isinstance(attrs.get("ome"), Mapping) else {}
+    entries = ome.get("multiscales") if isinstance(ome, Mapping) else None
+    raw = entries[multiscale].get("coordinateTransformations") if meta.coordinate_systems \
+        and isinstance(entries, list) else None
+    listed = [
+        {k: t.get(k) for k in ("type", "name", "input", "output", "path") if t.get(k) is not None}
+        for t in (raw if isinstance(raw, list) else []) if isinstance(t, Mapping)
+    ]
+    return {"names": list(meta.coordinate_systems), "intrinsic": meta.intrinsic_system,
+            "default": meta.coordinate_system, "transformations": listed}

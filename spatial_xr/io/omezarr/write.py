@@ -1,4 +1,5 @@
-"""OME-Zarr writing (OME-NGFF 0.5 on Zarr v3, or 0.4 on Zarr v2), out of core.
+"""OME-Zarr writing (OME-NGFF 0.5 on Zarr v3, 0.4 on Zarr v2, or 0.6 with RFC-5
+coordinate systems on Zarr v3), out of core.
 
 Every level is written chunk by chunk with :func:`dask.array.store`: each task computes
 and writes whole chunks (whole shards when sharding), so memory stays bounded by a few
@@ -43,7 +44,8 @@ from spatial_xr.ops.pyramid_plan import PyramidPlan, level_chunks, plan_pyramid
 
 __all__ = ["to_ome_zarr"]
 
-VERSIONS = ("0.4", "0.5")
+VERSIONS = ("0.4", "0.5", "0.6")
+ZARR_V3_VERSIONS = ("0.5", "0.6")
 
 
 # ---------------------------------------------------------------------- options
@@ -70,8 +72,9 @@ def _write_chunks(da: xr.DataArray, chunks: Any) -> tuple[int, ...]:
 def _shards(da: xr.DataArray, shards: Any, chunks: tuple[int, ...], version: str) -> Any:
     if shards is None:
         return None
-    if version != "0.5":
-        raise UnsupportedOptionError("sharding needs Zarr v3: use version='0.5' or shards=None")
+    if version not in ZARR_V3_VERSIONS:
+        raise UnsupportedOptionError("sharding needs Zarr v3: use version='0.5' or '0.6', or "
+                                     "shards=None")
     if isinstance(shards, int | np.integer):
         per = {d: int(shards) for d in spatial_dims(da)}
     elif isinstance(shards, Mapping):
@@ -97,7 +100,7 @@ def _compressors(compressor: Any, version: str) -> dict[str, Any]:
         return {"compressors": None}
     if isinstance(compressor, str):
         name = compressor.lower()
-        if version == "0.5":
+        if version in ZARR_V3_VERSIONS:
             import zarr.codecs as zc
 
             v3 = {
@@ -193,7 +196,7 @@ def _create(
         fill_value=0,
         **codec,
     )
-    if version == "0.5":
+    if version in ZARR_V3_VERSIONS:
         kwargs["dimension_names"] = [str(d) for d in da.dims]
         if shards is not None:
             kwargs["shards"] = shards
@@ -276,7 +279,8 @@ def _write_group(
     nifti: bytes | None = None,
 ) -> None:
     frame = "world" if nifti is None else "image"
-    root = zarr.open_group(store=store, mode="w", zarr_format=3 if version == "0.5" else 2)
+    root = zarr.open_group(store=store, mode="w",
+                           zarr_format=3 if version in ZARR_V3_VERSIONS else 2)
     meta_levels = []
     # scale and translation come from these grids, never from a level's coordinates
     grids = _given_grids(levels) if plan is None else list(plan.grids)
@@ -369,8 +373,12 @@ def to_ome_zarr(
     levels, factors, method, label
         With ``pyramid=True``: how the pyramid is built, as in
         :func:`spatial_xr.ops.pyramid.pyramid`.
-    version : {"0.5", "0.4"}
-        OME-NGFF version: 0.5 writes Zarr v3, 0.4 writes Zarr v2.
+    version : {"0.5", "0.4", "0.6"}
+        OME-NGFF version: 0.5 writes Zarr v3, 0.4 writes Zarr v2. ``"0.6"`` writes Zarr v3
+        with RFC-5 coordinate systems: ``intrinsic`` (as 0.5's axes) and ``world`` (LPS,
+        space axes labelled with RFC-4 orientations), connected by an ``affine`` whose
+        linear part is the direction, so that an oblique image is exact in the standard
+        metadata (see :mod:`spatial_xr.io.omezarr.systems`).
     chunks : int or mapping dim → int, optional
         Chunk edge per spatial dim (``t``/``c``: 1); default 128 (3-D) or 256 (2-D).
     shards : int or mapping dim → int, optional
@@ -409,7 +417,11 @@ def to_ome_zarr(
         ``nifti=True`` and NIfTI has no datatype for the image's dtype (nothing is written).
     """
     if version not in VERSIONS:
-        raise UnsupportedOptionError(f"version must be '0.5' or '0.4', got {version!r}")
+        raise UnsupportedOptionError(
+            f"version must be '0.5', '0.4' or '0.6', got {version!r}")
+    if nifti and version == "0.6":
+        raise UnsupportedOptionError(
+            "NIfTI-Zarr is written as OME-Zarr 0.4 or 0.5; use version='0.5' with nifti=True")
     plan = None
     if isinstance(obj, xr.DataTree):
         levels_da = [_canonical(lv) for lv in tree_levels(obj)]

@@ -262,7 +262,7 @@ def test_sharding_and_compressors(tmp_path):
 def test_bad_arguments(tmp_path):
     da = make_image()
     with pytest.raises(UnsupportedOptionError, match="version must be"):
-        da.spatial.to_ome_zarr(tmp_path / "x.ome.zarr", version="0.6")
+        da.spatial.to_ome_zarr(tmp_path / "x.ome.zarr", version="0.7")
     with pytest.raises(DimensionError, match="other dims"):
         da.expand_dims(band=2).spatial.to_ome_zarr(tmp_path / "x.ome.zarr")
     with pytest.raises(UnsupportedOptionError, match="label image"):
