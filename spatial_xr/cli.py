@@ -67,8 +67,9 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
                                   ".nii.gz, …) unless --format is given")
     p.add_argument("--format", default=None, help="output format name")
     p.add_argument("--pyramid", action="store_true", help="OME-Zarr: also write coarser levels")
-    p.add_argument("--version", default="0.5", choices=["0.4", "0.5"],
-                   help="OME-Zarr: OME-NGFF version (0.5: Zarr v3, 0.4: Zarr v2)")
+    p.add_argument("--version", default="0.5", choices=["0.4", "0.5", "0.6"],
+                   help="OME-Zarr: OME-NGFF version (0.5: Zarr v3, 0.4: Zarr v2, 0.6: Zarr v3 "
+                        "with RFC-5 coordinate systems, the direction as an affine)")
     p.add_argument("--chunks", type=int, default=None, help="OME-Zarr: chunk edge in voxels")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -108,3 +108,17 @@ def test_convert_nifti_to_niftizarr(tmp_path: Path, capsys: pytest.CaptureFixtur
     back = spatial_xr.open_image(out)
     assert back.attrs["source_format"] == "NIfTI-Zarr"
     np.testing.assert_allclose(back.spatial.grid.affine_ras, nib.load(src).affine, atol=1e-5)
+
+
+def test_convert_oblique_nifti_to_ome_zarr_0_6(tmp_path: Path) -> None:
+    """nibabel's oblique 4-D example as OME-Zarr 0.6: the direction is in the RFC-5 affine."""
+    import nibabel as nib
+    from nibabel.testing import data_path
+
+    src = Path(data_path) / "example4d.nii.gz"
+    out = tmp_path / "fmri.ome.zarr"
+    assert main(["convert", str(src), str(out), "--version", "0.6", "--no-progress"]) == 0
+    back = spatial_xr.open_image(out)
+    assert back.attrs["coordinate_system"] == "world"
+    np.testing.assert_allclose(back.spatial.grid.affine_ras, nib.load(src).affine, atol=1e-5)
+    assert back.spatial.grid.isclose(spatial_xr.open_image(src).spatial.grid, atol=1e-12)

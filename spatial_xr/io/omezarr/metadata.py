@@ -405,10 +405,10 @@ def parse_attrs(
             f"multiscale={multiscale} is out of range; the group has {len(entries)} multiscales"
         )
     ms = entries[multiscale]
-    if systems.is_v06(version):
+    if systems.is_v06(version) and ("coordinateSystems" in ms or "axes" not in ms):
         return systems.parse_multiscale_v06(attrs, ms, version,
                                             coordinate_system=coordinate_system, load=load)
-    if coordinate_system is not None:
+    if coordinate_system is not None:  # (a 0.6 entry with 0.5-style 'axes' is read as 0.5)
         raise UnknownCoordinateSystemError(
             f"coordinate_system={coordinate_system!r}: this store is OME-NGFF {version}, which "
             "has no named coordinate systems (they came with 0.6, RFC-5); drop the argument"
