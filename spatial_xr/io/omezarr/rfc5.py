@@ -388,6 +388,15 @@ class TransformGraph:
                     "geometry; open the image in another coordinate system (e.g. "
                     f"coordinate_system={start!r})"
                 )
+            defining = [e.where for e in self.edges if not e.linear and goal in (e.source,
+                                                                                  e.target)]
+            if defining:
+                raise NonLinearTransformError(
+                    f"coordinate system {goal!r} is related to the image only by the "
+                    f"non-linear transformation {defining[0]} (a vector field, not a "
+                    "geometry); open the image in another coordinate system (e.g. "
+                    f"coordinate_system={start!r})"
+                )
             raise FormatError(
                 f"no coordinate transformation connects coordinate system {start!r} to "
                 f"{goal!r}; RFC-5 requires the coordinate systems of an image to be connected"

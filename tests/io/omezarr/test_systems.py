@@ -302,6 +302,35 @@ def test_ngff_zarr_displacement_field_is_listed_not_used(tmp_path):
         sx.open_image(path, coordinate_system="atlas")
 
 
+def test_ngff_zarr_standalone_displacement_field(tmp_path):
+    """A field store as ngff-zarr declares one (component axis typed 'displacement', a
+    'physical' system mapped onto itself by the field) opens as a (c, z, y, x) vector image
+    on the field's grid; its displacements transformation is listed, and refused as a
+    geometry."""
+    from ngff_zarr.declare_field_transform import declare_field_transform
+
+    field = np.random.default_rng(0).normal(size=(3, 5, 6, 7)).astype("float32")
+    image = ngff_zarr.to_ngff_image(
+        field, dims=("c", "z", "y", "x"), scale={"c": 1.0, "z": 4.0, "y": 1.0, "x": 1.5},
+        translation={"c": 0.0, "z": -3.0, "y": 12.5, "x": 4.25})
+    image.axes_types = {"c": "displacement"}
+    ms = declare_field_transform(ngff_zarr.to_multiscales(image, scale_factors=[]))
+    path = tmp_path / "field.ome.zarr"
+    ngff_zarr.to_ngff_zarr(str(path), ms, version="0.6")
+    listing = coordinate_systems(path)
+    assert listing["names"] == ["intrinsic", "physical"]
+    assert [t["type"] for t in listing["transformations"]] == ["displacements"]
+    da = sx.open_image(path)
+    assert da.dims == ("c", "z", "y", "x")
+    np.testing.assert_array_equal(da.values, field)
+    ref = ngff_zarr.from_ngff_zarr(str(path)).images[0]
+    g = da.spatial.grid
+    np.testing.assert_array_equal(g.spacing_xyz, [ref.scale[a] for a in "xyz"])
+    np.testing.assert_array_equal(g.origin_xyz, [ref.translation[a] for a in "xyz"])
+    with pytest.raises(NonLinearTransformError, match="displacements"):
+        sx.open_image(path, coordinate_system="physical")
+
+
 # ---------------------------------------------------------------------- the spec's examples
 def _hand_store(path, systems, datasets, transforms=None, shape=(6, 5), arrays=None):
     root = zarr.open_group(str(path), mode="w", zarr_format=3)
