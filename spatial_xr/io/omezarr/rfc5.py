@@ -271,10 +271,12 @@ def invert(matrix: NDArray[np.float64], where: str) -> NDArray[np.float64]:
     Raises
     ------
     SingularTransformError
-        The matrix is not square or not invertible (condition number above 1e12).
+        The matrix is not square or its linear part is not invertible (condition number
+        above 1e12).
     """
-    if matrix.shape[0] != matrix.shape[1] or not np.isfinite(np.linalg.cond(matrix)) or \
-            np.linalg.cond(matrix) > 1e12:
+    linear = matrix[:-1, :-1]
+    cond = np.linalg.cond(linear) if linear.shape[0] == linear.shape[1] else np.inf
+    if not np.isfinite(cond) or cond > 1e12:
         raise SingularTransformError(
             f"{where} is not invertible (shape {matrix.shape[0] - 1}×{matrix.shape[1] - 1}, "
             f"linear part {matrix[:-1, :-1].tolist()}), so it cannot be walked from its output "
