@@ -40,7 +40,8 @@ def open_image(
         Skip recognition and use this format (a name from ``spatial-xr formats``).
     **kwargs
         Format-specific options (e.g. ``apply_scaling=``, ``affine=`` for NIfTI,
-        ``series_uid=`` for DICOM, ``spacing=`` for OME-Zarr).
+        ``series_uid=`` for DICOM, ``spacing=`` and ``coordinate_system=`` (0.6) for
+        OME-Zarr).
 
     Returns
     -------
